@@ -1,0 +1,33 @@
+import Foundation
+import MCLNumerics
+
+/// Every command of mcl-ref, in the order `mcl-ref --help` lists them.
+let allCommands: [CommandSpec] = [
+    benchMatmulCommand,
+]
+
+/// Parses the command line, applies the global options and runs the command.
+/// Exit codes: 0 success, 1 a check failed (e.g. `check`), 2 bad usage or bad input.
+func runMain(_ argv: [String]) -> Int32 {
+    if argv.isEmpty || argv == ["--help"] || argv == ["-h"] || argv == ["help"] {
+        print(overviewText(commands: allCommands), terminator: "")
+        return 0
+    }
+    do {
+        let (command, args) = try parseCommandLine(argv, commands: allCommands)
+        if args.has("help") {
+            print(helpText(for: command), terminator: "")
+            return 0
+        }
+        if let threads = try args.int("threads", min: 1) { Parallel.maxThreads = threads }
+        return try command.run(args)
+    } catch let error as CLIError {
+        printError("mcl-ref: error: \(error.message)")
+        return error.exitCode
+    } catch {
+        printError("mcl-ref: error: \(error)")
+        return 2
+    }
+}
+
+exit(runMain(Array(CommandLine.arguments.dropFirst())))
