@@ -124,8 +124,11 @@ public struct NPYArray: Equatable, Sendable {
     /// Where the array came from (a path, or `<memory>`); used in error messages.
     public var source: String
 
-    /// Number of elements: the product of `shape` (1 for a 0-d scalar).
-    public var count: Int { shape.reduce(1, *) }
+    /// Number of elements: the product of `shape` (1 for a 0-d scalar, 0 when any dimension is 0,
+    /// even if the others would overflow when multiplied).
+    public var count: Int {
+        shape.contains(0) ? 0 : shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue }
+    }
 
     /// An array over raw little-endian `bytes`. Throws when the shape is negative or does not
     /// match the byte count.
