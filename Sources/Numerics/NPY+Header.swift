@@ -40,22 +40,27 @@ indirect enum PyLiteral: Equatable {
 
 /// A recursive-descent parser for Python literals: `{…}` dicts, `(…)` tuples (a one-element tuple
 /// needs its trailing comma; `(x)` is just `x`), `[…]` lists, strings in single or double quotes
-/// (with backslash escapes), decimal integers, `True`, `False` and `None`. Whitespace is allowed
-/// between any two tokens, and a trailing comma before any closing bracket. Nesting is limited to
-/// 32 levels. Errors are thrown as `String` messages; `NPY` wraps them in `NPYError`.
+/// (with backslash escapes), decimal integers (no leading zeros, as in Python 3; Python 2's `L`
+/// suffix only when `allowLongSuffix`, as NumPy does for 1.0/2.0 files), `True`, `False` and
+/// `None`. Whitespace (space, tab, CR, LF) is allowed between any two tokens, and a trailing comma
+/// before any closing bracket. Nesting is limited to 32 levels. Errors are thrown as `String` messages; `NPY` wraps them in `NPYError`.
 struct PyLiteralParser {
     private let bytes: [UInt8]
     private var pos = 0
     private var depth = 0
+    private let allowLongSuffix: Bool
     private static let maxDepth = 32
 
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    init(_ bytes: [UInt8], allowLongSuffix: Bool) {
+        self.bytes = bytes
+        self.allowLongSuffix = allowLongSuffix
+    }
 
     struct Failure: Error { var message: String }
 
     /// Parses one literal followed only by whitespace (NumPy pads headers with spaces and a '\n').
-    static func parse(_ bytes: [UInt8]) throws -> PyLiteral {
-        var p = PyLiteralParser(bytes)
+    static func parse(_ bytes: [UInt8], allowLongSuffix: Bool = false) throws -> PyLiteral {
+        var p = PyLiteralParser(bytes, allowLongSuffix: allowLongSuffix)
         let value = try p.value()
         p.skipWhitespace()
         if p.pos < bytes.count { throw p.failure("unexpected \(p.peekText()) after the header dict") }
@@ -163,7 +168,7 @@ struct PyLiteralParser {
         throw failure("unterminated string")
     }
 
-    /// A decimal integer with optional sign (and Python 2's `L` suffix); overflow is an error.
+    /// A decimal integer with optional sign; overflow is an error.
     private mutating func integer() throws -> Int {
         var negative = false
         if bytes[pos] == UInt8(ascii: "-") || bytes[pos] == UInt8(ascii: "+") {
@@ -182,7 +187,8 @@ struct PyLiteralParser {
             pos += 1
         }
         guard pos > start else { throw failure("expected digits, found \(peekText())") }
-        if pos < bytes.count && (bytes[pos] == UInt8(ascii: "L") || bytes[pos] == UInt8(ascii: "l")) { pos += 1 }
+        if bytes[start] == UInt8(ascii: "0") && value != 0 { throw failure("leading zero in integer") }
+        if allowLongSuffix && pos < bytes.count && (bytes[pos] == UInt8(ascii: "L") || bytes[pos] == UInt8(ascii: "l")) { pos += 1 }
         return value
     }
 
@@ -198,7 +204,7 @@ struct PyLiteralParser {
     }
 
     private mutating func skipWhitespace() {
-        while pos < bytes.count, [0x20, 0x09, 0x0A, 0x0D, 0x0C, 0x0B].contains(bytes[pos]) { pos += 1 }
+        while pos < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[pos]) { pos += 1 }
     }
 
     private func peekText() -> String {

@@ -65,11 +65,11 @@ public enum NPY {
             throw fail(.malformedHeader, "malformed header (version 3.0 header is not valid UTF-8)")
         }
 
-        let header = try parseHeader(headerBytes, fail: fail)
+        let header = try parseHeader(headerBytes, allowLongSuffix: major < 3, fail: fail)
 
         // Validate the shape, then compare the byte count with what the file holds.
         let dtype = try dataType(header.descr, fail: fail)
-        let count = try NPYArray.elementCount(header.shape, source: source)
+        let count = try NPYArray.elementCount(header.shape, itemSize: dtype.itemSize, source: source)
         if header.fortranOrder && header.shape.filter({ $0 > 1 }).count > 1 {
             throw fail(.fortranOrder, "Fortran-order arrays are not supported (save with numpy.ascontiguousarray)")
         }
@@ -104,10 +104,12 @@ public enum NPY {
     // MARK: Header validation
 
     /// The header dict: exactly the keys `descr`, `fortran_order` and `shape`, in any order.
-    static func parseHeader(_ bytes: [UInt8], fail: (NPYError.Kind, String) -> NPYError) throws -> NPYHeader {
+    /// Python 2's `L` integer suffix is accepted when `allowLongSuffix` (format 1.0 and 2.0 files).
+    static func parseHeader(_ bytes: [UInt8], allowLongSuffix: Bool,
+                            fail: (NPYError.Kind, String) -> NPYError) throws -> NPYHeader {
         let literal: PyLiteral
         do {
-            literal = try PyLiteralParser.parse(bytes)
+            literal = try PyLiteralParser.parse(bytes, allowLongSuffix: allowLongSuffix)
         } catch let failure as PyLiteralParser.Failure {
             throw fail(.malformedHeader, "malformed header: \(failure.message)")
         }
