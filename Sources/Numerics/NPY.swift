@@ -133,7 +133,7 @@ public struct NPYArray: Equatable, Sendable {
     /// An array over raw little-endian `bytes`. Throws when the shape is negative or does not
     /// match the byte count.
     public init(shape: [Int], dtype: NPYDType, bytes: [UInt8], source: String = "<memory>") throws {
-        let count = try NPYArray.elementCount(shape, source: source)
+        let count = try NPYArray.elementCount(shape, itemSize: dtype.itemSize, source: source)
         let (needed, overflow) = count.multipliedReportingOverflow(by: dtype.itemSize)
         guard !overflow, needed == bytes.count else {
             throw NPYError(.invalidShape, "shape \(NPYArray.describe(shape)) of \(dtype.descr) needs "
@@ -174,24 +174,29 @@ public struct NPYArray: Equatable, Sendable {
         shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
     }
 
+    /// The largest array size accepted, in bytes: 2⁶² (4 EiB). NumPy refuses shapes whose size
+    /// does not fit its index type, even with a zero dimension; this bound is a little stricter.
+    static let maxByteCount = 1 << 62
+
     /// The element count of `shape`, or a thrown `invalidShape` when a dimension is negative, there
-    /// are more than 64 dimensions (NumPy's limit), or the product overflows `Int`.
-    static func elementCount(_ shape: [Int], source: String) throws -> Int {
+    /// are more than 64 dimensions (NumPy's limit), or the product of the non-zero dimensions times
+    /// `itemSize` exceeds `maxByteCount` (checked without overflow; a zero dimension does not
+    /// excuse absurd others).
+    static func elementCount(_ shape: [Int], itemSize: Int = 1, source: String) throws -> Int {
         guard shape.count <= 64 else {
             throw NPYError(.invalidShape, "\(shape.count) dimensions (at most 64 are allowed)", source: source)
         }
         if let negative = shape.first(where: { $0 < 0 }) {
             throw NPYError(.invalidShape, "negative dimension \(negative) in shape \(describe(shape))", source: source)
         }
-        if shape.contains(0) { return 0 }
-        var count = 1
-        for d in shape {
-            let (p, overflow) = count.multipliedReportingOverflow(by: d)
-            guard !overflow else {
-                throw NPYError(.invalidShape, "absurd shape \(describe(shape)) (element count overflows)", source: source)
+        var bytes = itemSize
+        for d in shape where d != 0 {
+            let (p, overflow) = bytes.multipliedReportingOverflow(by: d)
+            guard !overflow, p <= maxByteCount else {
+                throw NPYError(.invalidShape, "absurd shape \(describe(shape)) (more than 2^62 bytes)", source: source)
             }
-            count = p
+            bytes = p
         }
-        return count
+        return shape.contains(0) ? 0 : bytes / itemSize
     }
 }

@@ -98,36 +98,110 @@ final class FuzzTests: XCTestCase {
         XCTAssertLessThan(accepted, total)
     }
 
-    func testNPYGeneratedHeaders() {
-        var rng = RNG(seed: FuzzTests.seed, stream: 2)
+    /// A `.npy` file with a header built from valid and invalid pieces (dtypes, dimensions, quotes,
+    /// key order, missing or extra keys, trailing commas, versions) and data of a plausible or
+    /// random length.
+    private func generatedHeaderFile(_ rng: inout RNG) -> (bytes: [UInt8], dict: String) {
         let descrs = ["<f4", "<f8", "<i4", "<i8", "|b1", "|u1", "|i1", "<i2", "<u2", "<u4", "<u8", ">f4", ">i8",
                       "|O", "<c8", "<U5", "<f2", "f4", "<f4 ", "", "<", "|f4", ">u1", "=f8", "<M8[s]", "V8"]
-        let dims = ["0", "1", "2", "3", "7", "-1", "99999999999", "9223372036854775807", "99999999999999999999", "4611686018427387904", "2L", "+3", " 2 ", "x"]
+        let dims = ["0", "1", "2", "3", "7", "-1", "99999999999", "9223372036854775807", "99999999999999999999",
+                    "4611686018427387904", "2L", "+3", " 2 ", "x", "00", "-0"]
+        let q = rng.bernoulli(0.5) ? "'" : "\""
+        let descr = descrs[rng.int(below: descrs.count)]
+        let fortran = ["False", "True", "0", "None", "false"][rng.bernoulli(0.85) ? 0 : rng.int(below: 5)]
+        let rank = rng.int(below: 5)
+        var shape = (0..<rank).map { _ in dims[rng.bernoulli(0.7) ? rng.int(below: 5) : rng.int(below: dims.count)] }
+            .joined(separator: ", ")
+        if rank == 1 || rng.bernoulli(0.2) { shape += "," }
+        var entries = ["\(q)descr\(q): \(q)\(descr)\(q)", "\(q)fortran_order\(q): \(fortran)", "\(q)shape\(q): (\(shape))"]
+        rng.shuffle(&entries)
+        if rng.bernoulli(0.05) { entries.removeLast() }
+        if rng.bernoulli(0.05) { entries.append("'extra': 1") }
+        let dict = "{" + entries.joined(separator: rng.bernoulli(0.5) ? ", " : ",\n ") + (rng.bernoulli(0.5) ? ", }" : "}")
+        // Data: usually about right for small shapes, sometimes random.
+        let itemSize = NPYDType(descr: descr)?.itemSize ?? 4
+        let guess = rank == 0 ? itemSize : (0..<rank).reduce(itemSize) { p, _ in p * [0, 1, 2, 3][rng.int(below: 4)] }
+        let length = rng.bernoulli(0.6) ? guess : rng.int(below: 64)
+        let data = (0..<length).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        return (npyBytes(dict, data: data, version: UInt8(1 + rng.int(below: 3))), dict)
+    }
+
+    func testNPYGeneratedHeaders() {
+        var rng = RNG(seed: FuzzTests.seed, stream: 2)
         var accepted = 0
         let total = 40_000
         for i in 0..<total {
-            let q = rng.bernoulli(0.5) ? "'" : "\""
-            let descr = descrs[rng.int(below: descrs.count)]
-            let fortran = ["False", "True", "0", "None", "false"][rng.bernoulli(0.85) ? 0 : rng.int(below: 5)]
-            let rank = rng.int(below: 5)
-            var shape = (0..<rank).map { _ in dims[rng.bernoulli(0.7) ? rng.int(below: 5) : rng.int(below: dims.count)] }
-                .joined(separator: ", ")
-            if rank == 1 || rng.bernoulli(0.2) { shape += "," }
-            var entries = ["\(q)descr\(q): \(q)\(descr)\(q)", "\(q)fortran_order\(q): \(fortran)", "\(q)shape\(q): (\(shape))"]
-            rng.shuffle(&entries)
-            if rng.bernoulli(0.05) { entries.removeLast() }
-            if rng.bernoulli(0.05) { entries.append("'extra': 1") }
-            let dict = "{" + entries.joined(separator: rng.bernoulli(0.5) ? ", " : ",\n ") + (rng.bernoulli(0.5) ? ", }" : "}")
-            // Data: usually about right for small shapes, sometimes random.
-            let itemSize = NPYDType(descr: descr)?.itemSize ?? 4
-            let guess = rank == 0 ? itemSize : (0..<rank).reduce(itemSize) { p, _ in p * [0, 1, 2, 3][rng.int(below: 4)] }
-            let length = rng.bernoulli(0.6) ? guess : rng.int(below: 64)
-            let data = (0..<length).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-            let bytes = npyBytes(dict, data: data, version: UInt8(1 + rng.int(below: 3)))
+            let (bytes, dict) = generatedHeaderFile(&rng)
             if checkNPY(bytes, label(FuzzTests.seed, i, "header \(dict)", bytes)) { accepted += 1 }
         }
         print("FuzzTests: \(accepted) of \(total) generated headers accepted (seed \(FuzzTests.seed))")
         XCTAssertGreaterThan(accepted, 0)
+    }
+
+    /// Differential check against NumPy (skipped without python3 + numpy): every file the Swift
+    /// reader accepts — mutated corpus files and generated headers — must load in `numpy.load` with
+    /// the same dtype, shape and bytes. (NumPy accepts more: Fortran order, big-endian, other dtypes.)
+    func testNPYAcceptedFilesLoadInNumPy() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/env") else { throw XCTSkip("no /usr/bin/env") }
+        var rng = RNG(seed: FuzzTests.seed, stream: 6)
+        let corpus = try npyCorpus()
+        var accepted: [([UInt8], NPYArray)] = []
+        var attempts = 0
+        while accepted.count < 600 && attempts < 400_000 {
+            attempts += 1
+            var bytes: [UInt8]
+            if attempts % 2 == 0 {
+                bytes = corpus[rng.int(below: corpus.count)]
+                _ = mutate(&bytes, rng: &rng)
+            } else {
+                bytes = generatedHeaderFile(&rng).bytes
+            }
+            if let a = try? NPY.decode(bytes: bytes) { accepted.append((bytes, a)) }
+        }
+        let dir = try makeTemporaryDirectory("fuzz-numpy")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for (i, (bytes, _)) in accepted.enumerated() { try AtomicFile.write(Data(bytes), to: dir + "/\(i).npy") }
+        let script = """
+        import sys, json
+        try:
+            import numpy as np
+        except ImportError:
+            sys.exit(77)
+        d, n = sys.argv[1], int(sys.argv[2])
+        out = []
+        for i in range(n):
+            try:
+                a = np.load('%s/%d.npy' % (d, i))
+                out.append([a.dtype.str, list(a.shape), a.tobytes().hex()])
+            except Exception as e:
+                out.append(str(e).splitlines()[0] if str(e) else type(e).__name__)
+        print(json.dumps(out))
+        """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, dir, String(accepted.count)]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        if process.terminationStatus == 127 { throw XCTSkip("python3 not found on PATH") }
+        if process.terminationStatus == 77 { throw XCTSkip("numpy not installed") }
+        XCTAssertEqual(process.terminationStatus, 0)
+        let results = try XCTUnwrap(JSONValue.parse(output).arrayValue)
+        XCTAssertEqual(results.count, accepted.count)
+        for (i, (result, (bytes, a))) in zip(results, accepted).enumerated() {
+            let hex = a.bytes.map { String(format: "%02x", $0) }.joined()
+            let label = self.label(FuzzTests.seed, i, "numpy differential", bytes)
+            guard let r = result.arrayValue, r.count == 3 else {
+                XCTFail("Swift accepted a file numpy rejects (\(result.stringValue ?? "?")): \(label)")
+                continue
+            }
+            XCTAssertEqual(NPYDType(descr: r[0].stringValue ?? ""), a.dtype, label)
+            XCTAssertEqual(r[1].arrayValue?.compactMap { $0.intValue }, a.shape, label)
+            XCTAssertEqual(r[2].stringValue, hex, label)
+        }
+        print("FuzzTests: \(accepted.count) accepted mutants cross-checked with numpy.load")
     }
 
     func testNPYHugeShapesNeverAllocate() {

@@ -237,7 +237,8 @@ final class NPYTests: XCTestCase {
             (npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (-1, 2)}", data: eight), .invalidShape, "negative"),
             (npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999, 99999999999)}", data: eight), .invalidShape, "absurd"),
             (npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1099511627776,)}", data: eight), .truncatedData, "found 8"),
-            (npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904,)}", data: eight), .invalidShape, "overflows"),
+            (npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904,)}", data: eight), .invalidShape, "absurd"),
+            (npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (0, 4611686018427387904)}", data: []), .invalidShape, "absurd"),
             (npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999,)}", data: eight), .malformedHeader, "too large"),
             (npyBytes("{'descr': '<f4', 'fortran_order': False}", data: eight), .malformedHeader, "missing key 'shape'"),
             (npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': 1}", data: eight), .malformedHeader, "unexpected key"),
@@ -247,6 +248,9 @@ final class NPYTests: XCTestCase {
             (npyBytes("{'descr': '<f4, 'fortran_order': False, 'shape': (2,)}", data: eight), .malformedHeader, "malformed"),
             (npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2,)} junk", data: eight), .malformedHeader, "after the header"),
             (npyBytes("[1, 2]", data: eight), .malformedHeader, "not a dict"),
+            (npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (02,)}", data: eight), .malformedHeader, "leading zero"),
+            (npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2,)}\u{0B}", data: eight), .malformedHeader, "byte 0x0b"),
+            (npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2L,)}", data: eight, version: 3), .malformedHeader, "'L'"),
             (npyBytes(String(repeating: "(", count: 100), data: eight), .malformedHeader, "nesting"),
         ]
         for (bytes, kind, fragment) in cases {
