@@ -28,6 +28,7 @@ public struct FileWriteError: Error, CustomStringConvertible, Equatable {
 /// 4. `fsync` the directory (best effort) so the rename itself is durable.
 ///
 /// On any failure the temporary file is removed and a `FileWriteError` naming the target is thrown.
+/// A symbolic link at the target is replaced by a regular file, not written through.
 public enum AtomicFile {
     /// Distinguishes temporary files of concurrent writers within one process.
     private static let counter = Counter()
@@ -138,5 +139,13 @@ public enum AtomicFile {
             value += 1
             return value
         }
+    }
+}
+
+extension JSONValue {
+    /// Writes this value (two-space indented when `pretty`, with a final newline) to `path`
+    /// atomically; see `AtomicFile`.
+    public func write(to path: String, pretty: Bool = true) throws {
+        try AtomicFile.write(self, pretty: pretty, to: path)
     }
 }

@@ -33,6 +33,8 @@ final class AtomicFileTests: XCTestCase {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         XCTAssertEqual(try JSONValue.parse(text), JSONValue.object([("a", 1), ("b", [true, nil])]))
         XCTAssertTrue(text.hasSuffix("}\n"))
+        try JSONValue.array([1, "two"]).write(to: path, pretty: false)
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "[1,\"two\"]\n")
         XCTAssertEqual(entries(dir), ["report.json"])
     }
 
