@@ -40,17 +40,27 @@ extension NPY {
     /// Writes integers of any `shape` as `dtype` (default int64; int32 and the other integer
     /// dtypes check that every value fits).
     public static func write(ints: [Int], shape: [Int], dtype: NPYDType = .int64, to path: String) throws {
-        try write(NPYArray(ints: ints, shape: shape, dtype: dtype), to: path)
+        try write(naming(path) { try NPYArray(ints: ints, shape: shape, dtype: dtype) }, to: path)
     }
 
     /// Writes doubles of any `shape` (`[]` for a scalar, `[n]` for a vector, `[n, c, h, w]` for
     /// images …) as `<f8`, or as `<f4` when `dtype == .float32`.
     public static func write(doubles: [Double], shape: [Int], dtype: NPYDType = .float64, to path: String) throws {
-        try write(NPYArray(doubles: doubles, shape: shape, dtype: dtype), to: path)
+        try write(naming(path) { try NPYArray(doubles: doubles, shape: shape, dtype: dtype) }, to: path)
     }
 
     /// Writes floats of any `shape` as `<f4`.
     public static func write(floats: [Float], shape: [Int], to path: String) throws {
-        try write(NPYArray(floats: floats, shape: shape), to: path)
+        try write(naming(path) { try NPYArray(floats: floats, shape: shape) }, to: path)
+    }
+
+    /// Runs `build`, re-labelling an `NPYError` with the file about to be written.
+    private static func naming(_ path: String, _ build: () throws -> NPYArray) throws -> NPYArray {
+        do {
+            return try build()
+        } catch var error as NPYError {
+            error.source = path
+            throw error
+        }
     }
 }

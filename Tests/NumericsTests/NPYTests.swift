@@ -123,6 +123,7 @@ final class NPYTests: XCTestCase {
         XCTAssertEqual(try NPY.readIntArray(dir + "/d.npy").values, [1, -2, 3])
         XCTAssertThrowsError(try NPY.write(ints: [1 << 40], shape: [1], dtype: .int32, to: dir + "/e.npy")) {
             XCTAssertEqual(($0 as? NPYError)?.kind, .valueOutOfRange)
+            XCTAssertEqual("\($0)", dir + "/e.npy: value 1099511627776 at index 0 does not fit <i4")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/e.npy"))
 
