@@ -158,4 +158,17 @@ final class LossTests: XCTestCase {
         XCTAssertEqual(x.loss, y.loss, accuracy: 1e-12)
         XCTAssertEqual(x.dImage, y.dText)
     }
+
+    func testFloat32AgreesWithFloat64() {
+        var rng = RNG(seed: 38)
+        let z: Matrix<Double> = rng.normalMatrix(16, 8)
+        let labels = (0..<8).map { $0 % 3 }
+        for tau in [0.1, 0.5] {
+            let d = NTXent<Double>(temperature: tau)(z, pseudoLabels: labels)
+            let f = NTXent<Float>(temperature: Float(tau))(z.converted(to: Float.self), pseudoLabels: labels)
+            XCTAssertEqual(Double(f.loss), d.loss, accuracy: 1e-5 * max(1, d.loss))
+            // Float32 rounding of O(1/τ) logits: 1e-4 absolute on gradients of size ~1e-2..1.
+            assertClose(f.dEmbeddings.converted(to: Double.self), d.dEmbeddings, Tolerance(atol: 1e-4, rtol: 1e-3), "f32 dZ τ=\(tau)")
+        }
+    }
 }
