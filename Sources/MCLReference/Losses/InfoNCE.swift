@@ -1,0 +1,121 @@
+/// The one contrastive core that NT-Xent (paper Eq. 1), its feature-aware masked form (Eq. 3), MoCo
+/// and CLIP are thin wrappers around.
+///
+/// Dimension legend: N anchors, M keys (columns), D embedding width.
+///
+/// Given L2-normalised anchors Q (N×D) and keys K (M×D), a temperature τ, a positive column p(i) per
+/// anchor and an admissibility mask A (N×M) over columns:
+///
+///     logits = Q·Kᵀ/τ,   masked:  ℓ_ij = logits_ij if A_ij, −∞ otherwise
+///     loss_i = −ℓ_{i,p(i)} + log Σ_j exp(ℓ_ij)          (positive in the denominator, as SimCLR)
+///     loss   = (1/N)·Σ_i loss_i
+///
+/// Gradients, with S = rowwise softmax(ℓ) (zero on masked columns) and P the one-hot of p:
+///
+///     dℓ = (S − P)/N,   dQ = dℓ·K/τ,   dK = dℓᵀ·Q/τ
+///
+/// The positive column is always admissible, whatever the mask says. The log-sum-exp subtracts the
+/// row maximum (see `logSumExp`), so logits of ±1/τ at τ = 0.01 or masked −∞ entries stay finite.
+/// An anchor with no admissible negative has loss exactly 0 and zero gradient.
+///
+/// Complexity: two N×M×D GEMMs forward (one here), plus two for the gradients; O(N·M) memory.
+public enum InfoNCE {
+    /// Loss, its parts and the gradients w.r.t. both inputs of the core.
+    public struct Output<T: MCLFloat>: Sendable {
+        /// Mean over anchors.
+        public var loss: T
+        /// loss_i per anchor, N.
+        public var perAnchorLoss: [T]
+        /// Admissible columns other than the positive, per anchor, N.
+        public var admissibleNegatives: [Int]
+        /// dL/dQ, N×D.
+        public var dAnchors: Matrix<T>
+        /// dL/dK, M×D.
+        public var dKeys: Matrix<T>
+        @inlinable public init(loss: T, perAnchorLoss: [T], admissibleNegatives: [Int], dAnchors: Matrix<T>, dKeys: Matrix<T>) {
+            self.loss = loss; self.perAnchorLoss = perAnchorLoss; self.admissibleNegatives = admissibleNegatives
+            self.dAnchors = dAnchors; self.dKeys = dKeys
+        }
+    }
+
+    /// Which key columns enter each anchor's denominator.
+    public struct Mask: Equatable, Sendable {
+        public let rows: Int
+        public let cols: Int
+        /// Row-major N×M; true = admissible.
+        public var storage: [Bool]
+
+        @inlinable public init(rows: Int, cols: Int, repeating value: Bool = true) {
+            self.rows = rows; self.cols = cols
+            storage = [Bool](repeating: value, count: rows * cols)
+        }
+
+        @inlinable public subscript(i: Int, j: Int) -> Bool {
+            get { storage[i * cols + j] }
+            set { storage[i * cols + j] = newValue }
+        }
+
+        /// The usual mask: column j is admissible for anchor i unless j == excludedColumns[i] (the
+        /// anchor itself), and — when labels are given (paper Eq. 3, feature-aware negative
+        /// sampling) — unless keyLabels[j] ≠ anchorLabels[i].
+        /// - Shape: excludedColumns N (nil = none), anchorLabels N, keyLabels M → N×M.
+        @inlinable public static func make(anchors n: Int, keys m: Int, excludedColumns: [Int?]? = nil,
+                                           anchorLabels: [Int]? = nil, keyLabels: [Int]? = nil) -> Mask {
+            precondition((anchorLabels == nil) == (keyLabels == nil),
+                         "InfoNCE.Mask: give both anchorLabels and keyLabels or neither")
+            if let a = anchorLabels { precondition(a.count == n, "InfoNCE.Mask: \(a.count) anchor labels for N=\(n)") }
+            if let k = keyLabels { precondition(k.count == m, "InfoNCE.Mask: \(k.count) key labels for M=\(m)") }
+            if let e = excludedColumns { precondition(e.count == n, "InfoNCE.Mask: \(e.count) excluded columns for N=\(n)") }
+            var mask = Mask(rows: n, cols: m)
+            for i in 0..<n {
+                if let a = anchorLabels, let k = keyLabels {
+                    for j in 0..<m where k[j] != a[i] { mask[i, j] = false }
+                }
+                if let e = excludedColumns?[i] { mask[i, e] = false }
+            }
+            return mask
+        }
+    }
+
+    /// The core loss and gradients (see the type's doc comment).
+    /// - Shape: anchors N×D, keys M×D, positives N, mask N×M → dAnchors N×D, dKeys M×D.
+    @inlinable public static func loss<T: MCLFloat>(anchors q: Matrix<T>, keys k: Matrix<T>, positives: [Int],
+                                                    mask: Mask, temperature tau: T) -> Output<T> {
+        let n = q.rows, m = k.rows
+        precondition(q.cols == k.cols, "InfoNCE: anchors \(q.shapeDescription) and keys \(k.shapeDescription) differ in D")
+        precondition(positives.count == n, "InfoNCE: \(positives.count) positives for N=\(n) anchors")
+        precondition(mask.rows == n && mask.cols == m, "InfoNCE: mask \(mask.rows)×\(mask.cols), expected \(n)×\(m)")
+        precondition(tau > 0, "InfoNCE: temperature must be positive, got \(tau)")
+        precondition(n > 0, "InfoNCE: no anchors")
+        var logits = Matrix<T>(rows: n, cols: m)
+        gemm(q, k, transB: .transpose, alpha: 1 / tau, into: &logits)
+        var negatives = [Int](repeating: 0, count: n)
+        for i in 0..<n {
+            let p = positives[i]
+            precondition(p >= 0 && p < m, "InfoNCE: positive column \(p) of anchor \(i) out of range for M=\(m)")
+            for j in 0..<m where j != p {
+                if mask[i, j] { negatives[i] += 1 } else { logits[i, j] = -.infinity }
+            }
+        }
+        // loss_i = LSE_i − ℓ_{i,p(i)}, in Double.
+        var perAnchor = [T](repeating: 0, count: n)
+        var total = 0.0
+        logits.storage.withUnsafeBufferPointer { pl in
+            for i in 0..<n {
+                let l = logSumExp(pl.baseAddress! + i * m, count: m) - Double(pl[i * m + positives[i]])
+                perAnchor[i] = T(l)
+                total += l
+            }
+        }
+        // dℓ·N = S − P; the 1/(N·τ) goes into the GEMMs' α.
+        var g = softmaxRows(logits)
+        for i in 0..<n { g[i, positives[i]] -= 1 }
+        let alpha = 1 / (T(n) * tau)
+        var dQ = Matrix<T>(rows: n, cols: q.cols)
+        gemm(g, k, alpha: alpha, into: &dQ)
+        var dK = Matrix<T>(rows: m, cols: k.cols)
+        gemm(g, q, transA: .transpose, alpha: alpha, into: &dK)
+        return Output(loss: T(total / Double(n)), perAnchorLoss: perAnchor, admissibleNegatives: negatives,
+                      dAnchors: dQ, dKeys: dK)
+    }
+}

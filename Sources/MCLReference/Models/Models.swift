@@ -1,0 +1,128 @@
+/// The networks of the synthetic experiments: an MLP encoder f and a SimCLR projection head g, and
+/// the pair run together (x → representation h = f(x) → embedding z = g(h)).
+///
+/// Dimension legend: B batch, D input width, R representation width, E embedding width.
+extension Sequential {
+    /// MLP encoder D → hidden… → R. Each hidden width w adds the block Linear(·, w) → BatchNorm1d(w) →
+    /// ReLU; the last layer is Linear(·, R), followed by BatchNorm1d(R) when `batchNormOnOutput`, and
+    /// no activation (the representation may be negative, as the output of a linear probe's input
+    /// usually is in MLP encoders). E.g. D=8, hidden [32], R=16:
+    /// `0` Linear(8,32), `1` BN(32), `2` ReLU, `3` Linear(32,16).
+    @inlinable public static func mlpEncoder(inputWidth: Int, hiddenWidths: [Int], outputWidth: Int,
+                                              batchNormOnOutput: Bool = false, rng: inout RNG) -> Sequential {
+        var layers = [Layer<T>]()
+        var width = inputWidth
+        for w in hiddenWidths {
+            layers.append(.linear(Linear(inFeatures: width, outFeatures: w, rng: &rng)))
+            layers.append(.batchNorm1d(BatchNorm1d(numFeatures: w)))
+            layers.append(.relu(ReLU()))
+            width = w
+        }
+        layers.append(.linear(Linear(inFeatures: width, outFeatures: outputWidth, rng: &rng)))
+        if batchNormOnOutput { layers.append(.batchNorm1d(BatchNorm1d(numFeatures: outputWidth))) }
+        return Sequential(layers)
+    }
+
+    /// SimCLR projection head R → hidden → E: Linear(R, hidden) → BatchNorm1d(hidden) (when
+    /// `batchNorm`, as lightly's `SimCLRProjectionHead`; SimCLR v1 has none) → ReLU → Linear(hidden, E).
+    /// Indices: with BN `0` Linear, `1` BN, `2` ReLU, `3` Linear; without BN `0` Linear, `1` ReLU,
+    /// `2` Linear.
+    @inlinable public static func projectionHead(inputWidth: Int, hiddenWidth: Int, outputWidth: Int,
+                                                  batchNorm: Bool = true, rng: inout RNG) -> Sequential {
+        var layers: [Layer<T>] = [.linear(Linear(inFeatures: inputWidth, outFeatures: hiddenWidth, rng: &rng))]
+        if batchNorm { layers.append(.batchNorm1d(BatchNorm1d(numFeatures: hiddenWidth))) }
+        layers.append(.relu(ReLU()))
+        layers.append(.linear(Linear(inFeatures: hiddenWidth, outFeatures: outputWidth, rng: &rng)))
+        return Sequential(layers)
+    }
+}
+
+/// Encoder f followed by projection head g. Names: `encoder.<i>.<field>`, then `head.<i>.<field>`.
+/// The loss is computed on the embedding z; downstream tasks use the representation h.
+public struct ContrastiveModel<T: MCLFloat>: Equatable, Sendable {
+    public var encoder: Sequential<T>
+    public var head: Sequential<T>
+
+    @inlinable public init(encoder: Sequential<T>, head: Sequential<T>) {
+        self.encoder = encoder; self.head = head
+    }
+
+    public struct Cache: Sendable {
+        public var encoder: Sequential<T>.Cache
+        public var head: Sequential<T>.Cache
+        @inlinable public init(encoder: Sequential<T>.Cache, head: Sequential<T>.Cache) { self.encoder = encoder; self.head = head }
+    }
+
+    public struct Gradients: Equatable, Sendable {
+        public var encoder: Sequential<T>.Gradients
+        public var head: Sequential<T>.Gradients
+        @inlinable public init(encoder: Sequential<T>.Gradients, head: Sequential<T>.Gradients) { self.encoder = encoder; self.head = head }
+    }
+
+    /// h = f(x), z = g(h). In `.train`, BatchNorm running statistics are updated.
+    /// - Shape: x B×D → representation B×R, embedding B×E.
+    @inlinable public mutating func forward(_ x: Matrix<T>, mode: Mode)
+        -> (representation: Matrix<T>, embedding: Matrix<T>, cache: Cache) {
+        let (h, ce) = encoder.forward(x, mode: mode)
+        let (z, ch) = head.forward(h, mode: mode)
+        return (h, z, Cache(encoder: ce, head: ch))
+    }
+
+    /// Representations in eval mode (no state change): what is clustered and probed.
+    /// - Shape: x B×D → B×R.
+    @inlinable public func represent(_ x: Matrix<T>) -> Matrix<T> { encoder(x) }
+
+    /// Backpropagates dL/dz (and optionally an extra dL/dh on the representation) to all parameters.
+    /// - Shape: dEmbedding B×E, dRepresentation B×R → dInput B×D.
+    @inlinable public func backward(_ dEmbedding: Matrix<T>, _ cache: Cache, dRepresentation: Matrix<T>? = nil)
+        -> (dInput: Matrix<T>, gradients: Gradients) {
+        var (dh, gh) = head.backward(dEmbedding, cache.head)
+        if let extra = dRepresentation { axpy(1, extra, &dh) }
+        let (dx, ge) = encoder.backward(dh, cache.encoder)
+        return (dx, Gradients(encoder: ge, head: gh))
+    }
+
+    /// Trainable parameters: `encoder.*` then `head.*`.
+    @inlinable public func namedParameters() -> NamedMatrices<T> {
+        encoder.namedParameters(prefix: "encoder.") + head.namedParameters(prefix: "head.")
+    }
+
+    /// Buffers (BatchNorm running statistics and counters).
+    @inlinable public func namedBuffers() -> NamedMatrices<T> {
+        encoder.namedBuffers(prefix: "encoder.") + head.namedBuffers(prefix: "head.")
+    }
+
+    /// Parameters and buffers in PyTorch `state_dict()` order.
+    @inlinable public func stateDict() -> NamedMatrices<T> {
+        encoder.stateDict(prefix: "encoder.") + head.stateDict(prefix: "head.")
+    }
+
+    /// Gradients with the names and order of `namedParameters()`.
+    @inlinable public func namedGradients(_ g: Gradients) -> NamedMatrices<T> {
+        encoder.namedGradients(g.encoder, prefix: "encoder.") + head.namedGradients(g.head, prefix: "head.")
+    }
+
+    /// Loads trainable parameters by name (buffer entries ignored). Unchanged if it throws.
+    @inlinable public mutating func setParameters(_ list: NamedMatrices<T>, strict: Bool = true) throws {
+        var copy = self
+        try copy.encoder.setParameters(list, prefix: "encoder.", strict: strict)
+        try copy.head.setParameters(list, prefix: "head.", strict: strict)
+        if strict {
+            let extra = list.map { $0.name }.filter { !$0.hasPrefix("encoder.") && !$0.hasPrefix("head.") }
+            if !extra.isEmpty { throw StateLoadingError.unexpected(extra) }
+        }
+        self = copy
+    }
+
+    /// Loads parameters and buffers by name, as `load_state_dict`. Unchanged if it throws.
+    @inlinable public mutating func loadStateDict(_ list: NamedMatrices<T>, strict: Bool = true) throws {
+        var copy = self
+        try copy.encoder.loadStateDict(list, prefix: "encoder.", strict: strict)
+        try copy.head.loadStateDict(list, prefix: "head.", strict: strict)
+        if strict {
+            let extra = list.map { $0.name }.filter { !$0.hasPrefix("encoder.") && !$0.hasPrefix("head.") }
+            if !extra.isEmpty { throw StateLoadingError.unexpected(extra) }
+        }
+        self = copy
+    }
+}

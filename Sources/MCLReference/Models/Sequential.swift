@@ -1,0 +1,232 @@
+/// A network as a list of layers run in order, PyTorch's `nn.Sequential`.
+///
+/// Dimension legend: B batch; widths are per layer.
+///
+/// Layers are values of the `Layer` enum, so new kinds (convolutions, pooling) are new cases — no
+/// protocol hierarchy. Parameter names follow PyTorch: `<prefix><index>.<field>`, where index is the
+/// position in `layers` (parameter-free layers such as ReLU take an index too), e.g. for
+/// [Linear, BatchNorm1d, ReLU, Linear] with prefix `"head."`:
+///
+///     head.0.weight  head.0.bias
+///     head.1.weight  head.1.bias  head.1.running_mean  head.1.running_var  head.1.num_batches_tracked
+///     head.3.weight  head.3.bias
+
+/// One layer of a `Sequential`.
+public enum Layer<T: MCLFloat>: Equatable, Sendable {
+    case linear(Linear<T>)
+    case batchNorm1d(BatchNorm1d<T>)
+    case relu(ReLU<T>)
+    case l2Normalize(L2Normalize<T>)
+
+    /// What the layer's backward needs.
+    public enum Cache: Sendable {
+        case linear(Linear<T>.Cache)
+        case batchNorm1d(BatchNorm1d<T>.Cache)
+        case relu(ReLU<T>.Cache)
+        case l2Normalize(L2Normalize<T>.Cache)
+    }
+
+    /// The layer's parameter gradients (`.none` for parameter-free layers).
+    public enum Gradients: Equatable, Sendable {
+        case linear(Linear<T>.Gradients)
+        case batchNorm1d(BatchNorm1d<T>.Gradients)
+        case none
+    }
+
+    /// Runs the layer; BatchNorm1d in `.train` updates its running statistics.
+    /// - Shape: x B×in → y B×out.
+    @inlinable public mutating func forward(_ x: Matrix<T>, mode: Mode) -> (output: Matrix<T>, cache: Cache) {
+        switch self {
+        case .linear(let l): let (y, c) = l.forward(x); return (y, .linear(c))
+        case .relu(let l): let (y, c) = l.forward(x); return (y, .relu(c))
+        case .l2Normalize(let l): let (y, c) = l.forward(x); return (y, .l2Normalize(c))
+        case .batchNorm1d(var l):
+            let (y, c) = l.forward(x, mode: mode)
+            self = .batchNorm1d(l)
+            return (y, .batchNorm1d(c))
+        }
+    }
+
+    /// Backpropagates through the layer.
+    /// - Shape: dy B×out → dx B×in.
+    @inlinable public func backward(_ dOut: Matrix<T>, _ cache: Cache) -> (dInput: Matrix<T>, gradients: Gradients) {
+        switch (self, cache) {
+        case (.linear(let l), .linear(let c)): let (dx, g) = l.backward(dOut, c); return (dx, .linear(g))
+        case (.batchNorm1d(let l), .batchNorm1d(let c)): let (dx, g) = l.backward(dOut, c); return (dx, .batchNorm1d(g))
+        case (.relu(let l), .relu(let c)): return (l.backward(dOut, c).dInput, .none)
+        case (.l2Normalize(let l), .l2Normalize(let c)): return (l.backward(dOut, c).dInput, .none)
+        default: preconditionFailure("Layer.backward: cache \(cache) does not belong to layer \(self.kindName)")
+        }
+    }
+
+    /// "Linear", "BatchNorm1d", "ReLU" or "L2Normalize".
+    @inlinable public var kindName: String {
+        switch self {
+        case .linear: return "Linear"
+        case .batchNorm1d: return "BatchNorm1d"
+        case .relu: return "ReLU"
+        case .l2Normalize: return "L2Normalize"
+        }
+    }
+
+    /// Trainable parameters as (field name, matrix), PyTorch order.
+    @inlinable public var namedParameters: NamedMatrices<T> {
+        switch self {
+        case .linear(let l): return [("weight", l.weight), ("bias", .rowVector(l.bias))]
+        case .batchNorm1d(let l): return [("weight", .rowVector(l.weight)), ("bias", .rowVector(l.bias))]
+        case .relu, .l2Normalize: return []
+        }
+    }
+
+    /// Buffers (not trained) as (field name, matrix), PyTorch order.
+    @inlinable public var namedBuffers: NamedMatrices<T> {
+        switch self {
+        case .batchNorm1d(let l):
+            return [("running_mean", .rowVector(l.runningMean)), ("running_var", .rowVector(l.runningVar)),
+                    ("num_batches_tracked", Matrix(rows: 1, cols: 1, storage: [T(l.numBatchesTracked)]))]
+        default: return []
+        }
+    }
+
+    /// Gradients as (field name, matrix), in the order of `namedParameters`.
+    @inlinable public static func namedGradients(_ g: Gradients) -> NamedMatrices<T> {
+        switch g {
+        case .linear(let g): return [("weight", g.weight), ("bias", .rowVector(g.bias))]
+        case .batchNorm1d(let g): return [("weight", .rowVector(g.weight)), ("bias", .rowVector(g.bias))]
+        case .none: return []
+        }
+    }
+
+    /// Replaces the field called `name` (a parameter or buffer) with `value`, checking its shape.
+    @inlinable public mutating func set(_ name: String, _ value: Matrix<T>, qualifiedName: String) throws {
+        func vector(_ current: [T]) throws -> [T] {
+            guard value.rows == 1 && value.cols == current.count else {
+                throw StateLoadingError.shapeMismatch(name: qualifiedName, expected: "1×\(current.count)", got: value.shapeDescription)
+            }
+            return value.storage
+        }
+        switch (self, name) {
+        case (.linear(var l), "weight"):
+            guard value.rows == l.weight.rows && value.cols == l.weight.cols else {
+                throw StateLoadingError.shapeMismatch(name: qualifiedName, expected: l.weight.shapeDescription, got: value.shapeDescription)
+            }
+            l.weight = value; self = .linear(l)
+        case (.linear(var l), "bias"): l.bias = try vector(l.bias); self = .linear(l)
+        case (.batchNorm1d(var l), "weight"): l.weight = try vector(l.weight); self = .batchNorm1d(l)
+        case (.batchNorm1d(var l), "bias"): l.bias = try vector(l.bias); self = .batchNorm1d(l)
+        case (.batchNorm1d(var l), "running_mean"): l.runningMean = try vector(l.runningMean); self = .batchNorm1d(l)
+        case (.batchNorm1d(var l), "running_var"): l.runningVar = try vector(l.runningVar); self = .batchNorm1d(l)
+        case (.batchNorm1d(var l), "num_batches_tracked"):
+            let v = try vector([0])
+            l.numBatchesTracked = Int(v[0]); self = .batchNorm1d(l)
+        default: throw StateLoadingError.unexpected([qualifiedName])
+        }
+    }
+}
+
+public struct Sequential<T: MCLFloat>: Equatable, Sendable {
+    public var layers: [Layer<T>]
+
+    @inlinable public init(_ layers: [Layer<T>]) { self.layers = layers }
+
+    /// Per-layer caches, in layer order.
+    public struct Cache: Sendable {
+        public var layers: [Layer<T>.Cache]
+        @inlinable public init(layers: [Layer<T>.Cache]) { self.layers = layers }
+    }
+
+    /// Per-layer gradients, in layer order (mirrors `layers`).
+    public struct Gradients: Equatable, Sendable {
+        public var layers: [Layer<T>.Gradients]
+        @inlinable public init(layers: [Layer<T>.Gradients]) { self.layers = layers }
+    }
+
+    /// Runs every layer in order. In `.train`, BatchNorm layers update their running statistics.
+    /// - Shape: x B×in → y B×out.
+    @inlinable public mutating func forward(_ x: Matrix<T>, mode: Mode) -> (output: Matrix<T>, cache: Cache) {
+        var h = x
+        var caches = [Layer<T>.Cache]()
+        caches.reserveCapacity(layers.count)
+        for i in layers.indices {
+            let (y, c) = layers[i].forward(h, mode: mode)
+            caches.append(c)
+            h = y
+        }
+        return (h, Cache(layers: caches))
+    }
+
+    /// Evaluation-mode output only (no caches, no state change).
+    /// - Shape: x B×in → y B×out.
+    @inlinable public func callAsFunction(_ x: Matrix<T>) -> Matrix<T> {
+        var copy = self
+        return copy.forward(x, mode: .eval).output
+    }
+
+    /// Backpropagates through the layers in reverse order.
+    /// - Shape: dy B×out → dx B×in.
+    @inlinable public func backward(_ dOut: Matrix<T>, _ cache: Cache) -> (dInput: Matrix<T>, gradients: Gradients) {
+        precondition(cache.layers.count == layers.count,
+                     "Sequential.backward: \(cache.layers.count) caches for \(layers.count) layers")
+        var g = dOut
+        var grads = [Layer<T>.Gradients](repeating: .none, count: layers.count)
+        for i in layers.indices.reversed() {
+            let (dx, lg) = layers[i].backward(g, cache.layers[i])
+            grads[i] = lg
+            g = dx
+        }
+        return (g, Gradients(layers: grads))
+    }
+
+    /// Trainable parameters, `<prefix><index>.<field>`, in layer order.
+    @inlinable public func namedParameters(prefix: String = "") -> NamedMatrices<T> {
+        layers.enumerated().flatMap { i, l in l.namedParameters.map { ("\(prefix)\(i).\($0.name)", $0.value) } }
+    }
+
+    /// Buffers (running statistics), `<prefix><index>.<field>`, in layer order.
+    @inlinable public func namedBuffers(prefix: String = "") -> NamedMatrices<T> {
+        layers.enumerated().flatMap { i, l in l.namedBuffers.map { ("\(prefix)\(i).\($0.name)", $0.value) } }
+    }
+
+    /// Parameters and buffers interleaved per layer, as PyTorch's `state_dict()`.
+    @inlinable public func stateDict(prefix: String = "") -> NamedMatrices<T> {
+        layers.enumerated().flatMap { i, l in
+            (l.namedParameters + l.namedBuffers).map { ("\(prefix)\(i).\($0.name)", $0.value) }
+        }
+    }
+
+    /// Gradients with the names and order of `namedParameters(prefix:)`.
+    @inlinable public func namedGradients(_ g: Gradients, prefix: String = "") -> NamedMatrices<T> {
+        precondition(g.layers.count == layers.count,
+                     "Sequential.namedGradients: \(g.layers.count) gradients for \(layers.count) layers")
+        return g.layers.enumerated().flatMap { i, lg in
+            Layer<T>.namedGradients(lg).map { ("\(prefix)\(i).\($0.name)", $0.value) }
+        }
+    }
+
+    /// Sets every entry of `list` whose name starts with `prefix`. `expected` names must all be present;
+    /// with `strict`, no other name under `prefix` may appear. Nothing changes if an error is thrown.
+    @inlinable mutating func _load(_ list: NamedMatrices<T>, expected: [String], prefix: String, strict: Bool) throws {
+        let ours = list.filter { $0.name.hasPrefix(prefix) }
+        let allowed = Set(stateDict(prefix: prefix).map { $0.name })
+        let dict = try _dictionary(ours, expected: expected, allowed: allowed, strict: strict)
+        var updated = self
+        for name in expected {
+            let rest = name.dropFirst(prefix.count)
+            guard let dot = rest.firstIndex(of: "."), let index = Int(rest[rest.startIndex..<dot]),
+                  index >= 0 && index < layers.count else { throw StateLoadingError.unexpected([name]) }
+            try updated.layers[index].set(String(rest[rest.index(after: dot)...]), dict[name]!, qualifiedName: name)
+        }
+        self = updated
+    }
+
+    /// Loads trainable parameters by name; buffer entries in `list` are ignored.
+    @inlinable public mutating func setParameters(_ list: NamedMatrices<T>, prefix: String = "", strict: Bool = true) throws {
+        try _load(list, expected: namedParameters(prefix: prefix).map { $0.name }, prefix: prefix, strict: strict)
+    }
+
+    /// Loads parameters and buffers by name, as PyTorch's `load_state_dict`. With `strict`, every
+    /// entry must be present and no other name under `prefix` may appear.
+    @inlinable public mutating func loadStateDict(_ list: NamedMatrices<T>, prefix: String = "", strict: Bool = true) throws {
+        try _load(list, expected: stateDict(prefix: prefix).map { $0.name }, prefix: prefix, strict: strict)
+    }
+}
