@@ -100,6 +100,20 @@ final class SamplerTests: XCTestCase {
         }
     }
 
+    func testBudgetReportAgreesWithSampler() throws {
+        for seed in UInt64(1)...15 {
+            var rng = RNG(seed: seed)
+            let m = 50 + rng.int(below: 300), b = 1 + rng.int(below: 10), w = 1 + rng.int(below: 3)
+            let history = [(0..<m).map { _ in rng.int(below: 3) }, (0..<m).map { _ in rng.int(below: 3) }]
+            let p = try PseudoLabels(history: history, clusterCounts: [3, 3])
+            let report = StageBudgetReport(pseudoLabels: p, batchSize: b, worldSize: w)
+            let s = try ClusterBatchSampler(pseudoLabels: p, batchSize: b, worldSize: w, seed: seed)
+            XCTAssertEqual(report.keptPerEpoch, s.keptCountPerEpoch, "seed \(seed)")
+            XCTAssertEqual(report.batchesPerRank, s.batches(epoch: 0).count, "seed \(seed)")
+            XCTAssertEqual(report.noGroupCanFormBatch, s.batches(epoch: 0).isEmpty, "seed \(seed)")
+        }
+    }
+
     func testSamplerValidation() {
         XCTAssertThrowsError(try ClusterBatchSampler(pseudoLabels: [0], batchSize: 0, seed: 0)) {
             XCTAssertEqual("\($0)", "batch_size=0 should be >= 1")

@@ -54,7 +54,8 @@ public struct KMeans<T: MCLFloat>: Sendable {
     /// per-feature variance of X.
     public var tolerance: Double
     /// L2-normalise the rows of X before clustering (the official MCL code does; default false).
-    /// The centroids then live in the normalised space, and `KMeansResult.predict` normalises too.
+    /// The centroids then live in the normalised space (explicit initial centroids are normalised
+    /// too; the Lloyd means themselves are not re-normalised), and `KMeansResult.predict` normalises.
     public var normalizeRows: Bool
     /// Seed of the k-means++ draws.
     public var seed: UInt64

@@ -42,6 +42,12 @@ public struct ClusterBatchSampler: BatchSampler {
         self.groups = groups
     }
 
+    /// The sampler over the dense groups of `pseudoLabels` (`PseudoLabels.labels`).
+    public init(pseudoLabels: PseudoLabels, batchSize: Int, worldSize: Int = 1, rank: Int = 0, seed: UInt64) throws {
+        try self.init(pseudoLabels: pseudoLabels.labels, batchSize: batchSize, worldSize: worldSize, rank: rank,
+                      seed: seed)
+    }
+
     /// Batches per rank per epoch: Σ_g ⌊|g| / (b·W)⌋.
     public var batchesPerEpoch: Int { groups.reduce(0) { $0 + $1.count / (batchSize * worldSize) } }
 
