@@ -110,6 +110,26 @@ final class KMeansTests: XCTestCase {
         }
     }
 
+    func testResultDoesNotDependOnKernelOrThreadCount() throws {
+        let saved = Parallel.maxThreads
+        defer { Parallel.maxThreads = saved }
+        for seed in UInt64(1)...4 {
+            var rng = RNG(seed: seed)
+            let x: Matrix<Float> = rng.normalMatrix(700, 6)  // > 2 row chunks, so work is really split
+            var results: [KMeansResult<Float>] = []
+            for (kernel, threads) in [(Kernel.fast, 1), (.fast, 2), (.reference, 1), (.reference, 3)] {
+                Parallel.maxThreads = threads
+                results.append(try KMeans<Float>(clusterCount: 7, nInit: 2, seed: seed, kernel: kernel).fit(x))
+            }
+            for r in results.dropFirst() {
+                XCTAssertEqual(r.labels, results[0].labels, "seed \(seed)")
+                XCTAssertEqual(r.centroidsDouble, results[0].centroidsDouble, "seed \(seed)")
+                XCTAssertEqual(r.inertia, results[0].inertia, "seed \(seed)")
+                XCTAssertEqual(r.iterations, results[0].iterations, "seed \(seed)")
+            }
+        }
+    }
+
     func testReferenceAssignmentIsPlainArgmin() {
         let x = Matrix<Float>([[0, 0], [1, 1], [2, 2], [0.5, 0.5]])
         let c = Matrix<Float>([[0, 0], [2, 2], [1, 1]])
