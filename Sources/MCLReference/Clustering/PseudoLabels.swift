@@ -36,8 +36,16 @@ public struct PseudoLabels: Sendable, Equatable {
     public var groupCount: Int { groupValues.count }
     /// M, the number of samples.
     public var sampleCount: Int { labels.count }
-    /// Π K_s, the number of possible groups (K^N in Eq. 4 when all K_s = K).
-    public var possibleGroupCount: Int { radices.reduce(1, *) }
+    /// Π K_s, the number of possible groups (K^N in Eq. 4 when all K_s = K); `Int.max` if it overflows.
+    public var possibleGroupCount: Int {
+        var p = 1
+        for k in radices {
+            let (q, overflow) = p.multipliedReportingOverflow(by: k)
+            if overflow { return Int.max }
+            p = q
+        }
+        return p
+    }
 
     /// Pseudo labels from the cluster-id history of the stages before the current one.
     ///
