@@ -74,6 +74,10 @@ func gemmFastDouble(transA: Transpose, transB: Transpose, m: Int, n: Int, k: Int
 /// Measured on the 2-core Zen 4 VM (see BENCHMARKS.md).
 let gemmMinimumFlopsPerWorker = 1 << 20
 
+/// Largest M·K for which a row-major A is read in place instead of packed (256 K elements: 1 MB
+/// of Float, the L2 size).
+let gemmDirectAElements = 1 << 18
+
 /// Number of workers for a product: at most `threads`, at most one per MR×NR tile, and few enough
 /// that each has `gemmMinimumFlopsPerWorker` of work. (Only speed depends on it, never the result.)
 func gemmWorkerCount(m: Int, n: Int, k: Int, threads: Int, tiles: Int) -> Int {
@@ -189,6 +193,11 @@ func gemmPacked<G: GEMMConfiguration>(
     let ncMax = min(n, G.nc)
     let nTilesMax = (ncMax &+ nr &- 1) / nr
     let mcTiles = G.mc / mr
+    // A row-major (op(A) = A) that fits comfortably in L2 is not packed: the microkernel reads
+    // full MR-row panels in place (same products in the same order, so the same bits); only the
+    // partial last panel is packed with zero padding. Packing is a transpose-like gather that
+    // costs as much as the arithmetic for small products.
+    let directA = transA == .none && m &* k <= gemmDirectAElements
     let workers = gemmWorkerCount(m: m, n: n, k: k, threads: threads, tiles: mTiles &* nTilesMax)
 
     // Packed buffers, 64-byte aligned: A for all M rows of one depth block, B for one KC×NC panel.
@@ -218,6 +227,7 @@ func gemmPacked<G: GEMMConfiguration>(
                 let lo = panels &* w / workers, hi = panels &* (w &+ 1) / workers
                 for t in lo..<hi {
                     if t < mTiles {
+                        if directA && (t &+ 1) &* mr <= m { continue }   // read in place
                         packAMicroPanel(packedA + t &* mr &* kc, mr: mr, trans: transA, a: a, lda: lda,
                                         m: m, i0: t &* mr, pc: pc, kc: kc)
                     } else {
@@ -250,14 +260,8 @@ func gemmPacked<G: GEMMConfiguration>(
                                 let i = it &* mr
                                 let mValid = min(mr, m &- i)
                                 let cTile = c + (i &* ldc &+ j)
-                                if mValid == mr && nValid == nr {
-                                    G.kernel(kc: kc, a: aPanel, b: bPanel, c: cTile, ldc: ldc,
-                                             alpha: alpha, beta: betaBlock)
-                                } else {
-                                    // Edge tile: full tile into scratch (α = 1, β = 0 stores the
-                                    // exact sums), then the valid part with the same arithmetic.
-                                    G.kernel(kc: kc, a: aPanel, b: bPanel, c: scratch, ldc: nr,
-                                             alpha: 1, beta: 0)
+                                /// Writes the valid mValid×nValid part of the scratch tile.
+                                @inline(__always) func writeEdge(_ mValid: Int, _ nValid: Int) {
                                     for r in 0..<mValid {
                                         let src = scratch + r &* nr
                                         let dst = cTile + r &* ldc
@@ -267,6 +271,27 @@ func gemmPacked<G: GEMMConfiguration>(
                                             for q in 0..<nValid { dst[q] = alpha * src[q] + betaBlock * dst[q] }
                                         }
                                     }
+                                }
+                                if directA && mValid == mr {
+                                    // Full rows of a cache-resident row-major A, read in place.
+                                    let aRows = a + (i &* lda &+ pc)
+                                    if nValid == nr {
+                                        G.kernel(kc: kc, a: aRows, aRow: lda, aStep: 1, b: bPanel, c: cTile,
+                                                 ldc: ldc, alpha: alpha, beta: betaBlock)
+                                    } else {
+                                        G.kernel(kc: kc, a: aRows, aRow: lda, aStep: 1, b: bPanel, c: scratch,
+                                                 ldc: nr, alpha: 1, beta: 0)
+                                        writeEdge(mValid, nValid)
+                                    }
+                                } else if mValid == mr && nValid == nr {
+                                    G.kernel(kc: kc, a: aPanel, aRow: 1, aStep: mr, b: bPanel, c: cTile, ldc: ldc,
+                                             alpha: alpha, beta: betaBlock)
+                                } else {
+                                    // Edge tile: full tile into scratch (α = 1, β = 0 stores the
+                                    // exact sums), then the valid part with the same arithmetic.
+                                    G.kernel(kc: kc, a: aPanel, aRow: 1, aStep: mr, b: bPanel, c: scratch,
+                                             ldc: nr, alpha: 1, beta: 0)
+                                    writeEdge(mValid, nValid)
                                 }
                                 aPanel += mr &* kc
                             }

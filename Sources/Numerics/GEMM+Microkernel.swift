@@ -55,11 +55,14 @@ func storeRow<V: SIMD>(_ c: UnsafeMutablePointer<V.Scalar>, _ acc0: V, _ acc1: V
     }
 }
 
-/// The 8-row microkernel: an 8 × (2·V.scalarCount) tile.
-/// - Shape: `a` kc×8 packed (8 values per step), `b` kc×NR packed (NR values per step), C tile 8×NR
+/// The 8-row microkernel: an 8 × (2·V.scalarCount) tile. Element (r, p) of the A micro-panel is
+/// `a[r·aRow + p·aStep]`: packed panels pass (1, 8) as constants (folded after inlining); a
+/// row-major A that is small enough to stay in cache is read in place with (lda, 1).
+/// - Shape: `a` 8×kc (strided), `b` kc×NR packed (NR values per step), C tile 8×NR
 ///   with row stride `ldc`.
 @inline(__always)
-func microkernel8<V: SIMD>(_ vector: V.Type, kc: Int, a: UnsafePointer<V.Scalar>, b: UnsafePointer<V.Scalar>,
+func microkernel8<V: SIMD>(_ vector: V.Type, kc: Int, a: UnsafePointer<V.Scalar>, aRow: Int, aStep: Int,
+                           b: UnsafePointer<V.Scalar>,
                            c: UnsafeMutablePointer<V.Scalar>, ldc: Int, alpha: V.Scalar, beta: V.Scalar)
 where V.Scalar: BinaryFloatingPoint {
     var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V(), c30 = V(), c31 = V()
@@ -71,14 +74,14 @@ where V.Scalar: BinaryFloatingPoint {
         let b0 = pb.loadUnaligned(as: V.self)
         let b1 = pb.loadUnaligned(fromByteOffset: stride, as: V.self)
         var ar = V(repeating: pa[0]); multiplyAdd(&c00, ar, b0); multiplyAdd(&c01, ar, b1)
-        ar = V(repeating: pa[1]); multiplyAdd(&c10, ar, b0); multiplyAdd(&c11, ar, b1)
-        ar = V(repeating: pa[2]); multiplyAdd(&c20, ar, b0); multiplyAdd(&c21, ar, b1)
-        ar = V(repeating: pa[3]); multiplyAdd(&c30, ar, b0); multiplyAdd(&c31, ar, b1)
-        ar = V(repeating: pa[4]); multiplyAdd(&c40, ar, b0); multiplyAdd(&c41, ar, b1)
-        ar = V(repeating: pa[5]); multiplyAdd(&c50, ar, b0); multiplyAdd(&c51, ar, b1)
-        ar = V(repeating: pa[6]); multiplyAdd(&c60, ar, b0); multiplyAdd(&c61, ar, b1)
-        ar = V(repeating: pa[7]); multiplyAdd(&c70, ar, b0); multiplyAdd(&c71, ar, b1)
-        pa += 8
+        ar = V(repeating: pa[1 &* aRow]); multiplyAdd(&c10, ar, b0); multiplyAdd(&c11, ar, b1)
+        ar = V(repeating: pa[2 &* aRow]); multiplyAdd(&c20, ar, b0); multiplyAdd(&c21, ar, b1)
+        ar = V(repeating: pa[3 &* aRow]); multiplyAdd(&c30, ar, b0); multiplyAdd(&c31, ar, b1)
+        ar = V(repeating: pa[4 &* aRow]); multiplyAdd(&c40, ar, b0); multiplyAdd(&c41, ar, b1)
+        ar = V(repeating: pa[5 &* aRow]); multiplyAdd(&c50, ar, b0); multiplyAdd(&c51, ar, b1)
+        ar = V(repeating: pa[6 &* aRow]); multiplyAdd(&c60, ar, b0); multiplyAdd(&c61, ar, b1)
+        ar = V(repeating: pa[7 &* aRow]); multiplyAdd(&c70, ar, b0); multiplyAdd(&c71, ar, b1)
+        pa += aStep
         pb += 2 &* stride
     }
     var pc = c
@@ -92,10 +95,12 @@ where V.Scalar: BinaryFloatingPoint {
     storeRow(pc, c70, c71, alpha, beta)
 }
 
-/// The 6-row microkernel: a 6 × (2·V.scalarCount) tile (AVX2, NEON and portable builds).
-/// - Shape: `a` kc×6 packed, `b` kc×NR packed, C tile 6×NR with row stride `ldc`.
+/// The 6-row microkernel: a 6 × (2·V.scalarCount) tile (AVX2, NEON and portable builds); A
+/// strides as in `microkernel8`.
+/// - Shape: `a` 6×kc (strided), `b` kc×NR packed, C tile 6×NR with row stride `ldc`.
 @inline(__always)
-func microkernel6<V: SIMD>(_ vector: V.Type, kc: Int, a: UnsafePointer<V.Scalar>, b: UnsafePointer<V.Scalar>,
+func microkernel6<V: SIMD>(_ vector: V.Type, kc: Int, a: UnsafePointer<V.Scalar>, aRow: Int, aStep: Int,
+                           b: UnsafePointer<V.Scalar>,
                            c: UnsafeMutablePointer<V.Scalar>, ldc: Int, alpha: V.Scalar, beta: V.Scalar)
 where V.Scalar: BinaryFloatingPoint {
     var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
@@ -107,12 +112,12 @@ where V.Scalar: BinaryFloatingPoint {
         let b0 = pb.loadUnaligned(as: V.self)
         let b1 = pb.loadUnaligned(fromByteOffset: stride, as: V.self)
         var ar = V(repeating: pa[0]); multiplyAdd(&c00, ar, b0); multiplyAdd(&c01, ar, b1)
-        ar = V(repeating: pa[1]); multiplyAdd(&c10, ar, b0); multiplyAdd(&c11, ar, b1)
-        ar = V(repeating: pa[2]); multiplyAdd(&c20, ar, b0); multiplyAdd(&c21, ar, b1)
-        ar = V(repeating: pa[3]); multiplyAdd(&c30, ar, b0); multiplyAdd(&c31, ar, b1)
-        ar = V(repeating: pa[4]); multiplyAdd(&c40, ar, b0); multiplyAdd(&c41, ar, b1)
-        ar = V(repeating: pa[5]); multiplyAdd(&c50, ar, b0); multiplyAdd(&c51, ar, b1)
-        pa += 6
+        ar = V(repeating: pa[1 &* aRow]); multiplyAdd(&c10, ar, b0); multiplyAdd(&c11, ar, b1)
+        ar = V(repeating: pa[2 &* aRow]); multiplyAdd(&c20, ar, b0); multiplyAdd(&c21, ar, b1)
+        ar = V(repeating: pa[3 &* aRow]); multiplyAdd(&c30, ar, b0); multiplyAdd(&c31, ar, b1)
+        ar = V(repeating: pa[4 &* aRow]); multiplyAdd(&c40, ar, b0); multiplyAdd(&c41, ar, b1)
+        ar = V(repeating: pa[5 &* aRow]); multiplyAdd(&c50, ar, b0); multiplyAdd(&c51, ar, b1)
+        pa += aStep
         pb += 2 &* stride
     }
     var pc = c
@@ -141,7 +146,7 @@ protocol GEMMConfiguration {
     static var mc: Int { get }
     /// Columns per packed B panel (multiple of NR): the KC×NC panel is shared by the threads (L3).
     static var nc: Int { get }
-    static func kernel(kc: Int, a: UnsafePointer<Scalar>, b: UnsafePointer<Scalar>,
+    static func kernel(kc: Int, a: UnsafePointer<Scalar>, aRow: Int, aStep: Int, b: UnsafePointer<Scalar>,
                        c: UnsafeMutablePointer<Scalar>, ldc: Int, alpha: Scalar, beta: Scalar)
 }
 
@@ -164,12 +169,12 @@ enum FloatGEMM: GEMMConfiguration {
     static var kc: Int { 256 }
     static var nc: Int { 2048 }
     @inline(__always)
-    static func kernel(kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
+    static func kernel(kc: Int, a: UnsafePointer<Float>, aRow: Int, aStep: Int, b: UnsafePointer<Float>,
                        c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
         #if MCL_AVX512
-        microkernel8(Vector.self, kc: kc, a: a, b: b, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        microkernel8(Vector.self, kc: kc, a: a, aRow: aRow, aStep: aStep, b: b, c: c, ldc: ldc, alpha: alpha, beta: beta)
         #else
-        microkernel6(Vector.self, kc: kc, a: a, b: b, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        microkernel6(Vector.self, kc: kc, a: a, aRow: aRow, aStep: aStep, b: b, c: c, ldc: ldc, alpha: alpha, beta: beta)
         #endif
     }
 }
@@ -192,12 +197,12 @@ enum DoubleGEMM: GEMMConfiguration {
     static var kc: Int { 256 }
     static var nc: Int { 1024 }
     @inline(__always)
-    static func kernel(kc: Int, a: UnsafePointer<Double>, b: UnsafePointer<Double>,
+    static func kernel(kc: Int, a: UnsafePointer<Double>, aRow: Int, aStep: Int, b: UnsafePointer<Double>,
                        c: UnsafeMutablePointer<Double>, ldc: Int, alpha: Double, beta: Double) {
         #if MCL_AVX512
-        microkernel8(Vector.self, kc: kc, a: a, b: b, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        microkernel8(Vector.self, kc: kc, a: a, aRow: aRow, aStep: aStep, b: b, c: c, ldc: ldc, alpha: alpha, beta: beta)
         #else
-        microkernel6(Vector.self, kc: kc, a: a, b: b, c: c, ldc: ldc, alpha: alpha, beta: beta)
+        microkernel6(Vector.self, kc: kc, a: a, aRow: aRow, aStep: aStep, b: b, c: c, ldc: ldc, alpha: alpha, beta: beta)
         #endif
     }
 }
