@@ -74,9 +74,11 @@ func gemmFastDouble(transA: Transpose, transB: Transpose, m: Int, n: Int, k: Int
 /// Measured on the 2-core Zen 4 VM (see BENCHMARKS.md).
 let gemmMinimumFlopsPerWorker = 1 << 20
 
-/// Largest M·K for which a row-major A is read in place instead of packed (256 K elements: 1 MB
-/// of Float, the L2 size).
-let gemmDirectAElements = 1 << 18
+/// Largest M·K for which a row-major A is read in place instead of packed (16 M elements). Measured:
+/// reading in place was as fast or faster than packing up to 2048³ (1 thread: 1024³ 100 vs 88
+/// GFLOPS, 2048³ 99 vs 91), because the microkernel's 8 row streams prefetch well and packing a
+/// row-major A is a slow gather; the bound only keeps very large A on the classic packed path.
+let gemmDirectAElements = 1 << 24
 
 /// Number of workers for a product: at most `threads`, at most one per MR×NR tile, and few enough
 /// that each has `gemmMinimumFlopsPerWorker` of work. (Only speed depends on it, never the result.)
@@ -193,7 +195,7 @@ func gemmPacked<G: GEMMConfiguration>(
     let ncMax = min(n, G.nc)
     let nTilesMax = (ncMax &+ nr &- 1) / nr
     let mcTiles = G.mc / mr
-    // A row-major (op(A) = A) that fits comfortably in L2 is not packed: the microkernel reads
+    // A row-major (op(A) = A) up to `gemmDirectAElements` is not packed: the microkernel reads
     // full MR-row panels in place (same products in the same order, so the same bits); only the
     // partial last panel is packed with zero padding. Packing is a transpose-like gather that
     // costs as much as the arithmetic for small products.
