@@ -223,17 +223,20 @@ func gemmPacked<G: GEMMConfiguration>(
             let kc = min(G.kc, k &- pc)
             let betaBlock: S = pc == 0 ? beta : 1
 
-            // Region 1: pack A (mTiles micro-panels) and B (nTiles micro-panels), split evenly.
-            let panels = mTiles &+ nTiles
+            // Region 1: pack the A micro-panels that need it (all, or with `directA` only the
+            // partial last one) and the nTiles B micro-panels, split evenly among the workers.
+            let aFirst = directA ? m / mr : 0
+            let aPanels = mTiles &- aFirst
+            let panels = aPanels &+ nTiles
             let pack = { (w: Int) in
                 let lo = panels &* w / workers, hi = panels &* (w &+ 1) / workers
                 for t in lo..<hi {
-                    if t < mTiles {
-                        if directA && (t &+ 1) &* mr <= m { continue }   // read in place
-                        packAMicroPanel(packedA + t &* mr &* kc, mr: mr, trans: transA, a: a, lda: lda,
-                                        m: m, i0: t &* mr, pc: pc, kc: kc)
+                    if t < aPanels {
+                        let u = aFirst &+ t
+                        packAMicroPanel(packedA + u &* mr &* kc, mr: mr, trans: transA, a: a, lda: lda,
+                                        m: m, i0: u &* mr, pc: pc, kc: kc)
                     } else {
-                        let u = t &- mTiles
+                        let u = t &- aPanels
                         packBMicroPanel(packedB + u &* nr &* kc, nr: nr, trans: transB, b: b, ldb: ldb,
                                         n: n, j0: jc &+ u &* nr, pc: pc, kc: kc)
                     }
