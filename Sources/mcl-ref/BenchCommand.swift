@@ -5,10 +5,16 @@ import MCLNumerics
 let benchMatmulCommand = CommandSpec(
     words: ["bench", "matmul"],
     summary: "Measure GEMM throughput (median GFLOPS per shape) of the fast and reference kernels.",
+    discussion: """
+    Shapes are C = M×N with inner dimension K (Float32, C ← A·B, A M×K, B K×N), so the product
+    256×512 · 512×128 is M=256, K=512, N=128: --shape 256x128x512. Each timed sample runs the
+    product enough times to last ≥ 2 ms (one warm-up sample first); the median sample is reported
+    as 2·M·N·K / time. --threads sets the worker count (results do not depend on it).
+    """,
     options: [
         .value("sizes", "LIST", "square sizes M=N=K, comma-separated", default: "256,512,1024"),
         .value("shape", "MxNxK", "an extra M×N×K shape (C is M×N, inner dimension K)", repeatable: true),
-        .value("repeats", "R", "timed repetitions per shape (the median is reported)", default: "5"),
+        .value("repeats", "R", "timed samples per shape (the median is reported)", default: "11"),
         .flag("reference", "also time the reference kernel (slow: plain loops in Float64)"),
         .flag("json", "print exactly one JSON object on stdout"),
     ],
@@ -25,14 +31,20 @@ func parseShape(_ s: String) throws -> BenchShape {
     return BenchShape(m: m, n: n, k: k)
 }
 
-/// Median seconds of `repeats` runs of `body` after one warm-up run.
-func medianSeconds(repeats: Int, _ body: () -> Void) -> Double {
+/// Median seconds per call of `body`: one warm-up call (also used to calibrate), then `repeats`
+/// samples, each timing a batch of calls long enough (≥ `minSample` s) for the clock to resolve
+/// small products. `scripts/bench_openblas.py` uses the same method.
+func medianSeconds(repeats: Int, minSample: Double = 0.002, _ body: () -> Void) -> Double {
+    func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+    var start = now()
     body()
+    let first = max(now() - start, 1e-9)
+    let batch = max(1, Int(minSample / first))
     var times: [Double] = []
     for _ in 0..<repeats {
-        let start = DispatchTime.now().uptimeNanoseconds
-        body()
-        times.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+        start = now()
+        for _ in 0..<batch { body() }
+        times.append((now() - start) / Double(batch))
     }
     times.sort()
     return times[times.count / 2]
@@ -42,7 +54,7 @@ func runBenchMatmul(_ args: ParsedArguments) throws -> Int32 {
     var shapes = (try args.intList("sizes", min: 1) ?? (args.strings("shape").isEmpty ? [256, 512, 1024] : []))
         .map { BenchShape(m: $0, n: $0, k: $0) }
     shapes += try args.strings("shape").map(parseShape)
-    let repeats = try args.int("repeats", default: 5, min: 1)!
+    let repeats = try args.int("repeats", default: 11, min: 1)!
     let threads = Parallel.maxThreads
     let json = args.has("json")
     var rows: [JSONValue] = []
@@ -55,8 +67,10 @@ func runBenchMatmul(_ args: ParsedArguments) throws -> Int32 {
         let flops = 2.0 * Double(s.m) * Double(s.n) * Double(s.k)
         let kernels: [Kernel] = args.has("reference") ? [.fast, .reference] : [.fast]
         for kernel in kernels {
-            let reps = kernel == .reference ? 1 : repeats
-            let t = medianSeconds(repeats: reps) { gemm(a, b, into: &c, kernel: kernel) }
+            let reps = kernel == .reference ? min(3, repeats) : repeats
+            let t = medianSeconds(repeats: reps, minSample: kernel == .reference ? 0 : 0.002) {
+                gemm(a, b, into: &c, kernel: kernel, threads: threads)
+            }
             let gflops = flops / t * 1e-9
             if json {
                 rows.append(.object([("kernel", .string(kernel.rawValue)), ("m", .number(Double(s.m))),
