@@ -1,0 +1,61 @@
+/// Every setting of an MCL run (paper Sec. 4–5), with the defaults of the built-in `easy-hard` demo.
+///
+/// Seeds: everything random in stage j — initial weights, the sampler's epoch shuffles and the
+/// augmentation noise — comes from `RNG(seed: seed, stream: 1000 + j)` split in that order, and the
+/// K-means after stage j from `RNG(seed: seed, stream: 2000 + j)`. So stage j's randomness never
+/// depends on other stages, and the Multi-SimCLR member j (same streams, no pseudo labels) differs
+/// from MCL stage j *only* in its negatives.
+public struct MCLConfiguration: Sendable {
+    /// N, the number of stages (stage 0 is plain SimCLR).
+    public var stages = 3
+    /// K, clusters per stage for K-means (paper: 5 for SimCLR experiments).
+    public var clusters = 5
+    /// τ in Eqs. 1 and 3.
+    public var temperature = 0.5
+    public var epochs = 30
+    /// b, the number of samples per batch (2b views).
+    public var batchSize = 256
+    public var learningRate = 1e-3
+    public var weightDecay = 0.0
+    public var optimizer = OptimizerKind.adam
+    /// Linear warmup steps before the cosine decay, as a fraction of all steps of a stage.
+    public var warmupFraction = 0.0
+    /// Use a cosine learning-rate decay over each stage (to 0); off: constant rate after warmup.
+    public var cosineSchedule = false
+    /// How feature-aware negatives are drawn: the Eq. 3 mask or whole-cluster batches.
+    public var sampler = NegativeSamplingStrategy.mask
+    /// Encoder hidden widths and representation width R.
+    public var encoderHidden = [128]
+    public var representationWidth = 32
+    /// Projection head hidden width and embedding width E.
+    public var headHidden = 64
+    public var embeddingWidth = 32
+    public var augmentation = VectorAugmentation(noiseStd: 0.3, dropout: 0)
+    /// K-means restarts (lowest inertia wins).
+    public var kmeansRestarts = 3
+    /// k of the kNN evaluation (cosine).
+    public var knnK = 5
+    /// Also train the Multi-SimCLR ablation (paper Table 5).
+    public var multiSimCLR = false
+    /// Also probe the raw input features, for context.
+    public var probeRawInput = true
+    public var seed: UInt64 = 0
+
+    public init() {}
+
+    /// The settings as a JSON object, for reports and checkpoints.
+    public var json: [(String, JSONValue)] {
+        [("stages", .number(Double(stages))), ("clusters", .number(Double(clusters))),
+         ("temperature", .number(temperature)), ("epochs", .number(Double(epochs))),
+         ("batch_size", .number(Double(batchSize))), ("lr", .number(learningRate)),
+         ("weight_decay", .number(weightDecay)), ("optimizer", .string(optimizer.rawValue)),
+         ("warmup_fraction", .number(warmupFraction)), ("cosine_schedule", .bool(cosineSchedule)),
+         ("sampler", .string(sampler.rawValue)),
+         ("encoder_hidden", .array(encoderHidden.map { .number(Double($0)) })),
+         ("representation_width", .number(Double(representationWidth))),
+         ("head_hidden", .number(Double(headHidden))), ("embedding_width", .number(Double(embeddingWidth))),
+         ("noise_std", .number(augmentation.noiseStd)), ("feature_dropout", .number(augmentation.dropout)),
+         ("kmeans_restarts", .number(Double(kmeansRestarts))), ("knn_k", .number(Double(knnK))),
+         ("seed", .string(String(seed)))]
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+
+/// Everything one MCL stage leaves behind.
+public struct StageArtifacts<T: MCLFloat>: Sendable {
+    public var stage: Int
+    public var model: ContrastiveModel<T>
+    /// f_j(x) for every training sample (Z_j in Sec. 4.1). Shape M×R.
+    public var trainRepresentations: Matrix<T>
+    /// f_j(x) for every held-out sample. Shape M′×R.
+    public var testRepresentations: Matrix<T>
+    /// K-means on the L2-normalised Z_j: the cluster assignments Y_j used by later stages.
+    public var clustering: KMeansResult<T>
+    /// The dense pseudo-label ids this stage trained with (Eq. 2; all 0 at stage 0).
+    public var pseudoLabels: [Int]
+    public var report: StageReport
+}
+
+/// The result of a whole run: the report and every stage's artifacts.
+public struct MCLRun<T: MCLFloat>: Sendable {
+    public var report: MCLReport
+    public var stages: [StageArtifacts<T>]
+
+    /// Cross-stage representation integration (Eq. 5): [f_0(x), …, f_{N−1}(x)] for the train set.
+    public var integratedTrain: Matrix<T> { Matrix.hconcat(stages.map { $0.trainRepresentations }) }
+    public var integratedTest: Matrix<T> { Matrix.hconcat(stages.map { $0.testRepresentations }) }
+}
+
+/// Multistage Contrastive Learning (paper Sec. 4, Fig. 2).
+///
+/// Stage 0 trains f_0 with plain SimCLR (Eq. 1). After stage j the whole train set is encoded,
+/// Z_j = f_j(X), and clustered by K-means into Y_j. Stage j > 0 trains a fresh encoder f_j with the
+/// pseudo label ŷ_(i,j) = [y_(i,0), …, y_(i,j−1)] (Eq. 2) restricting each anchor's negatives to its
+/// own group (Eq. 3: `mask`, or `cluster-batch` batches). Eq. 4 (K^N ≤ M/b) is checked before each
+/// stage and reported. The final representation concatenates all stages (Eq. 5).
+public struct MultistageContrastiveLearning<T: MCLFloat> {
+    public var configuration: MCLConfiguration
+
+    public init(configuration: MCLConfiguration) { self.configuration = configuration }
+
+    /// Pseudo labels of stage j from the cluster assignments of stages 0..<j (Eq. 2), and the Eq. 4
+    /// budget they imply for batches of b. Stage 0 has one group.
+    public func pseudoLabels(history: [[Int]], sampleCount: Int) throws -> (PseudoLabels, StageBudgetReport) {
+        let p = try PseudoLabels(history: history, clusterCounts: history.map { _ in configuration.clusters },
+                                 sampleCount: sampleCount)
+        return (p, StageBudgetReport(pseudoLabels: p, batchSize: configuration.batchSize))
+    }
+
+    /// Runs stages 0..<N on `train`, evaluating every stage (alone and integrated) on `test`.
+    /// `stageCompleted` is called after each stage (e.g. to write its files) before the next starts.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func run(train: LabeledData<T>, test: LabeledData<T>,
+                    progress: (TrainingEvent) -> Void = { _ in },
+                    stageCompleted: (StageArtifacts<T>) throws -> Void = { _ in }) throws -> MCLRun<T> {
+        let c = configuration
+        let trainer = StageTrainer<T>(configuration: c)
+        var result = MCLRun<T>(report: MCLReport(features: train.featureNames, configuration: c.json), stages: [])
+        if c.probeRawInput {
+            result.report.rawInput = try evaluateRepresentations(
+                train: train.x, trainLabels: train.labels, test: test.x, testLabels: test.labels, knnK: c.knnK)
+        }
+        var history: [[Int]] = []
+        for j in 0..<c.stages {
+            let start = DispatchTime.now().uptimeNanoseconds
+            var labels: [Int]? = nil
+            var groups = 1, untrained = 0
+            if j > 0 {
+                let (p, budget) = try pseudoLabels(history: history, sampleCount: train.count)
+                labels = p.labels
+                groups = p.groupCount
+                if !budget.satisfiesEquation4 {
+                    progress(.note("stage \(j): Eq. 4 violated: K^N = \(budget.possibleGroups) possible groups > M/b = "
+                        + String(format: "%.1f", budget.bound) + "; \(budget.samplesInGroupsSmallerThanBatch) of "
+                        + "\(train.count) samples are in \(budget.groupsSmallerThanBatch) groups smaller than a batch"
+                        + (c.sampler == .clusterBatch ? " and cannot be trained" : " (they keep few negatives under mask)")))
+                }
+                if c.sampler == .clusterBatch {
+                    if budget.noGroupCanFormBatch {
+                        throw TrainingError(message: "stage \(j): no pseudo-label group has \(c.batchSize) samples, "
+                            + "so cluster-batch cannot form a single batch (largest group \(p.groupSizes.max() ?? 0)); "
+                            + "lower --batch-size, --clusters or --stages, or use --sampler mask")
+                    }
+                    untrained = budget.samplesInGroupsSmallerThanBatch
+                }
+            }
+            let (model, loss) = try trainer.train(train.x, pseudoLabels: labels, stream: 1000 + UInt64(j),
+                                                  name: "stage \(j)", progress: progress)
+            let z = model.represent(train.x), zTest = model.represent(test.x)
+            var kmRNG = RNG(seed: c.seed, stream: 2000 + UInt64(j))
+            let clustering = try KMeans<T>(clusterCount: c.clusters, nInit: c.kmeansRestarts, normalizeRows: true,
+                                           seed: kmRNG.next()).fit(z)
+            history.append(clustering.labels)
+            let alone = try evaluateRepresentations(train: z, trainLabels: train.labels, test: zTest,
+                                                    testLabels: test.labels, knnK: c.knnK)
+            let integrated: FeatureScores
+            if j == 0 {
+                integrated = alone
+            } else {
+                integrated = try evaluateRepresentations(
+                    train: Matrix.hconcat(result.stages.map { $0.trainRepresentations } + [z]), trainLabels: train.labels,
+                    test: Matrix.hconcat(result.stages.map { $0.testRepresentations } + [zTest]),
+                    testLabels: test.labels, knnK: c.knnK)
+            }
+            let report = StageReport(stage: j, loss: loss, alone: alone, integrated: integrated, groups: groups,
+                                     untrainedSamples: untrained, inertia: clustering.inertia,
+                                     seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+            let artifacts = StageArtifacts(stage: j, model: model, trainRepresentations: z, testRepresentations: zTest,
+                                           clustering: clustering,
+                                           pseudoLabels: labels ?? [Int](repeating: 0, count: train.count),
+                                           report: report)
+            result.stages.append(artifacts)
+            result.report.stages.append(report)
+            progress(.stageFinished(report))
+            try stageCompleted(artifacts)
+        }
+        if c.multiSimCLR {
+            result.report.multiSimCLR = try multiSimCLR(train: train, test: test, stage0: result.stages.first,
+                                                        progress: progress)
+        }
+        return result
+    }
+
+    /// The Multi-SimCLR ablation (paper Table 5): N plain SimCLR encoders, concatenated. Member j uses
+    /// stage j's RNG stream, so it differs from MCL's stage j only in having no pseudo labels; member 0
+    /// *is* stage 0 and is reused when given.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func multiSimCLR(train: LabeledData<T>, test: LabeledData<T>, stage0: StageArtifacts<T>?,
+                            progress: (TrainingEvent) -> Void) throws -> FeatureScores {
+        let trainer = StageTrainer<T>(configuration: configuration)
+        var zs: [Matrix<T>] = [], zTests: [Matrix<T>] = []
+        for j in 0..<configuration.stages {
+            if j == 0, let s = stage0 {
+                zs.append(s.trainRepresentations)
+                zTests.append(s.testRepresentations)
+                continue
+            }
+            let (model, _) = try trainer.train(train.x, pseudoLabels: nil, stream: 1000 + UInt64(j),
+                                               name: "multi-simclr \(j)", progress: progress)
+            zs.append(model.represent(train.x))
+            zTests.append(model.represent(test.x))
+        }
+        return try evaluateRepresentations(train: Matrix.hconcat(zs), trainLabels: train.labels,
+                                           test: Matrix.hconcat(zTests), testLabels: test.labels,
+                                           knnK: configuration.knnK)
+    }
+}

@@ -1,0 +1,193 @@
+import Foundation
+import MCLReference
+
+/// Options shared by `train` and `demo` (the MCL hyper-parameters).
+let mclOptions: [OptionSpec] = [
+    .value("stages", "N", "number of stages N (stage 0 is plain SimCLR)", default: "3"),
+    .value("clusters", "K", "K-means clusters per stage", default: "5"),
+    .value("temperature", "T", "InfoNCE temperature τ", default: "0.5"),
+    .value("epochs", "E", "epochs per stage", default: "30"),
+    .value("batch-size", "B", "samples per batch (2B views)", default: "256"),
+    .value("lr", "LR", "learning rate", default: "0.001"),
+    .value("weight-decay", "WD", "weight decay", default: "0"),
+    .value("optimizer", "NAME", "sgd | adam | adamw", default: "adam"),
+    .value("sampler", "NAME", "feature-aware negatives: mask (Eq. 3) | cluster-batch (official code)", default: "mask"),
+    .value("hidden", "LIST", "encoder hidden widths, comma-separated", default: "128"),
+    .value("rep-width", "R", "representation width (encoder output)", default: "32"),
+    .value("noise", "SIGMA", "augmentation: Gaussian noise standard deviation", default: "0.3"),
+    .value("feature-dropout", "P", "augmentation: probability of zeroing a coordinate", default: "0"),
+    .value("kmeans-restarts", "R", "K-means restarts (k-means++ each)", default: "3"),
+    .value("knn", "K", "k of the cosine kNN evaluation", default: "5"),
+    .flag("multi-simclr", "also run the Multi-SimCLR ablation (N independent SimCLR encoders)"),
+    .flag("json", "print exactly one JSON object on stdout (progress stays on stderr)"),
+    .flag("quiet", "no progress on stderr"),
+]
+
+/// Reads the MCL hyper-parameters, validating each (errors name the flag).
+func mclConfiguration(_ args: ParsedArguments) throws -> MCLConfiguration {
+    var c = MCLConfiguration()
+    c.stages = try args.int("stages", default: c.stages, min: 1, max: 16)!
+    c.clusters = try args.int("clusters", default: c.clusters, min: 2)!
+    c.temperature = try args.double("temperature", default: c.temperature) { $0 > 0 ? nil : "must be > 0" }!
+    c.epochs = try args.int("epochs", default: c.epochs, min: 1)!
+    c.batchSize = try args.int("batch-size", default: c.batchSize, min: 2)!
+    c.learningRate = try args.double("lr", default: c.learningRate) { $0 > 0 ? nil : "must be > 0" }!
+    c.weightDecay = try args.double("weight-decay", default: c.weightDecay) { $0 >= 0 ? nil : "must be ≥ 0" }!
+    c.optimizer = OptimizerKind(rawValue: try args.choice("optimizer", OptimizerKind.allCases.map(\.rawValue),
+                                                          default: c.optimizer.rawValue))!
+    c.sampler = NegativeSamplingStrategy(rawValue: try args.choice(
+        "sampler", NegativeSamplingStrategy.allCases.map(\.rawValue), default: c.sampler.rawValue))!
+    c.encoderHidden = try args.intList("hidden", min: 1) ?? c.encoderHidden
+    c.representationWidth = try args.int("rep-width", default: c.representationWidth, min: 1)!
+    let noise = try args.double("noise", default: 0.3) { $0 >= 0 ? nil : "must be ≥ 0" }!
+    let dropout = try args.double("feature-dropout", default: 0) { $0 >= 0 && $0 < 1 ? nil : "must be in [0, 1)" }!
+    c.augmentation = VectorAugmentation(noiseStd: noise, dropout: dropout)
+    c.kmeansRestarts = try args.int("kmeans-restarts", default: c.kmeansRestarts, min: 1)!
+    c.knnK = try args.int("knn", default: c.knnK, min: 1)!
+    c.multiSimCLR = args.has("multi-simclr")
+    c.seed = try args.uint64("seed", default: 0)
+    return c
+}
+
+/// Built-in data sets by name.
+let builtInDatasets = ["easy-hard"]
+
+/// The train and test sets a command runs on: a built-in set or the user's arrays.
+func loadTrainTest(_ args: ParsedArguments, seed: UInt64) throws -> (LabeledData<Float>, LabeledData<Float>, String) {
+    let dataPath = args.string("data"), dataset = args.string("dataset")
+    if dataPath != nil && dataset != nil { throw CLIError("--dataset and --data are mutually exclusive") }
+    if let dataPath {
+        guard let labelsPath = args.string("labels") else { throw CLIError("--data needs --labels Y.npy") }
+        let names = args.string("feature-names").map { $0.split(separator: ",").map(String.init) }
+        if let names, names.isEmpty || names.contains(where: { $0.isEmpty }) {
+            throw CLIError("--feature-names: expected comma-separated non-empty names")
+        }
+        var all = try UserData.load(data: dataPath, labels: labelsPath, featureNames: names, as: Float.self)
+        if let testPath = args.string("test-data") {
+            guard let testLabels = args.string("test-labels") else { throw CLIError("--test-data needs --test-labels") }
+            if args.string("test-fraction") != nil { throw CLIError("--test-fraction and --test-data are mutually exclusive") }
+            var test = try UserData.load(data: testPath, labels: testLabels, featureNames: all.featureNames, as: Float.self)
+            guard test.x.cols == all.x.cols else {
+                throw CLIError("\(testPath): samples have \(test.x.cols) values, \(dataPath) has \(all.x.cols)")
+            }
+            guard test.labels.count == all.labels.count else {
+                throw CLIError("\(testLabels): \(test.labels.count) label columns, \(labelsPath) has \(all.labels.count)")
+            }
+            if !args.has("no-standardize") { standardizeInputs(&all, &test) }
+            return (all, test, dataPath)
+        }
+        let fraction = try args.double("test-fraction", default: 0.5) { $0 > 0 && $0 < 1 ? nil : "must be in (0, 1)" }!
+        guard all.count >= 2 else { throw CLIError("\(dataPath): need at least 2 samples to split, got \(all.count)") }
+        var (train, test) = all.split(testFraction: fraction, seed: seed)
+        if !args.has("no-standardize") { standardizeInputs(&train, &test) }
+        return (train, test, dataPath)
+    }
+    let name = try args.choice("dataset", builtInDatasets, default: "easy-hard")
+    let n = try args.int("samples", default: 2048, min: 2)!
+    let all = EasyHardVectors.make(count: 2 * n, seed: seed, as: Float.self)
+    return (all.subset(Array(0..<n)), all.subset(Array(n..<(2 * n))), name)
+}
+
+/// Standardises every input column with the train set's mean and standard deviation (user data
+/// comes in any scale; the augmentation noise σ is in standardised units).
+func standardizeInputs(_ train: inout LabeledData<Float>, _ test: inout LabeledData<Float>) {
+    let s = Standardizer(fitting: train.x)
+    train.x = s.transform(train.x)
+    test.x = s.transform(test.x)
+}
+
+/// Checks the data against the run's settings before anything is trained or written.
+func validate(_ train: LabeledData<Float>, _ c: MCLConfiguration, source: String) throws {
+    if train.count < c.batchSize {
+        throw CLIError("\(source): \(train.count) training samples are fewer than one batch (--batch-size \(c.batchSize))")
+    }
+    if train.count < c.clusters {
+        throw CLIError("\(source): \(train.count) training samples are fewer than --clusters \(c.clusters)")
+    }
+}
+
+/// Prints training events on stderr.
+func progressHandler(_ printer: ProgressPrinter) -> (TrainingEvent) -> Void {
+    return { event in
+        switch event {
+        case let .epoch(stage, epoch, epochs, loss, rate):
+            printer.update(String(format: "%@  epoch %d/%d  loss %.4f  %.0f samples/s", stage, epoch, epochs, loss, rate))
+        case let .note(text):
+            printer.log("note: " + text)
+        case let .stageFinished(r):
+            printer.log(String(format: "stage %d done in %.1f s  loss %.4f  groups %d", r.stage, r.seconds, r.loss, r.groups))
+        }
+    }
+}
+
+/// Writes one stage's artifacts into `dir`, each file atomically.
+func writeStage(_ s: StageArtifacts<Float>, to dir: String) throws {
+    let j = s.stage
+    try NPY.write(s.trainRepresentations, to: "\(dir)/stage\(j)_representations.npy")
+    try NPY.write(s.testRepresentations, to: "\(dir)/stage\(j)_test_representations.npy")
+    try NPY.write(ints: s.clustering.labels, shape: [s.clustering.labels.count], to: "\(dir)/stage\(j)_cluster_labels.npy")
+    try NPY.write(s.clustering.centroids, to: "\(dir)/stage\(j)_centroids.npy")
+    try NPY.write(ints: s.pseudoLabels, shape: [s.pseudoLabels.count], to: "\(dir)/pseudo_labels_stage\(j).npy")
+    let weights = "\(dir)/stage\(j)_weights"
+    try AtomicFile.prepareOutputDirectory(weights)
+    for (name, value) in s.model.stateDict() { try NPY.write(value, to: "\(weights)/\(name).npy") }
+}
+
+let trainCommand = CommandSpec(
+    words: ["train"],
+    summary: "Run Multistage Contrastive Learning on a built-in data set or your own .npy arrays.",
+    discussion: """
+    Trains N stages (stage 0 = SimCLR; stage j restricts negatives to the anchor's pseudo-label group
+    from the clusterings of stages 0..j-1), then reports linear-probe and kNN accuracy per feature for
+    each stage alone and for the concatenation of stages 0..j. User data: --data X.npy (N, D) float,
+    --labels Y.npy (N,) or (N, F) integer; inputs are standardised with train statistics unless
+    --no-standardize.
+    """,
+    options: [
+        .value("dataset", "NAME", "built-in data: \(builtInDatasets.joined(separator: ", "))", default: "easy-hard"),
+        .value("samples", "N", "built-in data: train samples (the test set has as many)", default: "2048"),
+        .value("data", "X.npy", "your samples, float32/float64 of shape (N, D)"),
+        .value("labels", "Y.npy", "your labels, integer of shape (N,) or (N, F)"),
+        .value("feature-names", "A,B", "names of the label columns"),
+        .value("test-fraction", "F", "held-out fraction of --data", default: "0.5"),
+        .value("test-data", "X.npy", "a separate held-out set (instead of --test-fraction)"),
+        .value("test-labels", "Y.npy", "labels of --test-data"),
+        .flag("no-standardize", "do not standardise user data"),
+        .value("encoder", "NAME", "encoder architecture: mlp", default: "mlp"),
+        .value("out", "DIR", "write representations, clusters, pseudo labels, weights and report.json"),
+    ] + mclOptions,
+    run: runTrain
+)
+
+func runTrain(_ args: ParsedArguments) throws -> Int32 {
+    let c = try mclConfiguration(args)
+    _ = try args.choice("encoder", ["mlp"], default: "mlp")
+    let out = args.string("out")
+    if let out {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: out, isDirectory: &isDir), !isDir.boolValue {
+            throw CLIError("--out: '\(out)' exists and is not a directory")
+        }
+    }
+    let (train, test, source) = try loadTrainTest(args, seed: c.seed)
+    try validate(train, c, source: source)
+    let printer = ProgressPrinter(quiet: args.has("quiet"))
+    printer.log("mcl-ref train: \(source), \(train.count) train / \(test.count) test samples, "
+        + "features \(train.featureNames.joined(separator: ", ")), seed \(c.seed), threads \(Parallel.maxThreads)")
+    if let out { try AtomicFile.prepareOutputDirectory(out) }
+    let run = try MultistageContrastiveLearning<Float>(configuration: c).run(
+        train: train, test: test, progress: progressHandler(printer),
+        stageCompleted: { stage in if let out { try writeStage(stage, to: out) } })
+    if let out {
+        try NPY.write(run.integratedTrain, to: "\(out)/integrated_representations.npy")
+        try NPY.write(run.integratedTest, to: "\(out)/integrated_test_representations.npy")
+        try AtomicFile.write(run.report.json, to: "\(out)/report.json")
+    }
+    if args.has("json") {
+        print(run.report.json.serialized())
+    } else {
+        print(run.report.table, terminator: "")
+        if let out { print("wrote \(out)/") }
+    }
+    return 0
+}
