@@ -6,14 +6,15 @@ let mclOptions: [OptionSpec] = [
     .value("stages", "N", "number of stages N (stage 0 is plain SimCLR)", default: "3"),
     .value("clusters", "K", "K-means clusters per stage", default: "5"),
     .value("temperature", "T", "InfoNCE temperature τ", default: "0.5"),
-    .value("epochs", "E", "epochs per stage", default: "30"),
+    .value("epochs", "E", "epochs per stage", default: "60"),
     .value("batch-size", "B", "samples per batch (2B views)", default: "256"),
     .value("lr", "LR", "learning rate", default: "0.001"),
     .value("weight-decay", "WD", "weight decay", default: "0"),
     .value("optimizer", "NAME", "sgd | adam | adamw", default: "adam"),
     .value("sampler", "NAME", "feature-aware negatives: mask (Eq. 3) | cluster-batch (official code)", default: "mask"),
     .value("hidden", "LIST", "encoder hidden widths, comma-separated", default: "128"),
-    .value("rep-width", "R", "representation width (encoder output)", default: "32"),
+    .value("rep-width", "R", "representation width (encoder output)", default: "16"),
+    .value("batch-norm", "on|off", "BatchNorm1d in the encoder's hidden blocks and the projection head", default: "on"),
     .value("noise", "SIGMA", "augmentation: Gaussian noise standard deviation", default: "0.3"),
     .value("feature-dropout", "P", "augmentation: probability of zeroing a coordinate", default: "0"),
     .value("kmeans-restarts", "R", "K-means restarts (k-means++ each)", default: "3"),
@@ -39,6 +40,7 @@ func mclConfiguration(_ args: ParsedArguments) throws -> MCLConfiguration {
         "sampler", NegativeSamplingStrategy.allCases.map(\.rawValue), default: c.sampler.rawValue))!
     c.encoderHidden = try args.intList("hidden", min: 1) ?? c.encoderHidden
     c.representationWidth = try args.int("rep-width", default: c.representationWidth, min: 1)!
+    c.batchNorm = try args.choice("batch-norm", ["on", "off"], default: c.batchNorm ? "on" : "off") == "on"
     let noise = try args.double("noise", default: 0.3) { $0 >= 0 ? nil : "must be ≥ 0" }!
     let dropout = try args.double("feature-dropout", default: 0) { $0 >= 0 && $0 < 1 ? nil : "must be in [0, 1)" }!
     c.augmentation = VectorAugmentation(noiseStd: noise, dropout: dropout)

@@ -3,6 +3,7 @@ import MCLNumerics
 
 /// Every command of mcl-ref, in the order `mcl-ref --help` lists them.
 let allCommands: [CommandSpec] = [
+    demoCommand,
     trainCommand,
     benchMatmulCommand,
 ]

@@ -7,14 +7,16 @@ extension Sequential {
     /// ReLU; the last layer is Linear(·, R), followed by BatchNorm1d(R) when `batchNormOnOutput`, and
     /// no activation (the representation may be negative, as the output of a linear probe's input
     /// usually is in MLP encoders). E.g. D=8, hidden [32], R=16:
-    /// `0` Linear(8,32), `1` BN(32), `2` ReLU, `3` Linear(32,16).
+    /// `0` Linear(8,32), `1` BN(32), `2` ReLU, `3` Linear(32,16). With `batchNorm: false` the hidden
+    /// blocks are Linear → ReLU (indices shift accordingly).
     @inlinable public static func mlpEncoder(inputWidth: Int, hiddenWidths: [Int], outputWidth: Int,
-                                              batchNormOnOutput: Bool = false, rng: inout RNG) -> Sequential {
+                                              batchNormOnOutput: Bool = false, batchNorm: Bool = true,
+                                              rng: inout RNG) -> Sequential {
         var layers = [Layer<T>]()
         var width = inputWidth
         for w in hiddenWidths {
             layers.append(.linear(Linear(inFeatures: width, outFeatures: w, rng: &rng)))
-            layers.append(.batchNorm1d(BatchNorm1d(numFeatures: w)))
+            if batchNorm { layers.append(.batchNorm1d(BatchNorm1d(numFeatures: w))) }
             layers.append(.relu(ReLU()))
             width = w
         }

@@ -12,7 +12,7 @@ public struct MCLConfiguration: Sendable {
     public var clusters = 5
     /// τ in Eqs. 1 and 3.
     public var temperature = 0.5
-    public var epochs = 30
+    public var epochs = 60
     /// b, the number of samples per batch (2b views).
     public var batchSize = 256
     public var learningRate = 1e-3
@@ -26,10 +26,12 @@ public struct MCLConfiguration: Sendable {
     public var sampler = NegativeSamplingStrategy.mask
     /// Encoder hidden widths and representation width R.
     public var encoderHidden = [128]
-    public var representationWidth = 32
+    public var representationWidth = 16
     /// Projection head hidden width and embedding width E.
     public var headHidden = 64
     public var embeddingWidth = 32
+    /// BatchNorm1d in the encoder's hidden blocks and in the projection head.
+    public var batchNorm = true
     public var augmentation = VectorAugmentation(noiseStd: 0.3, dropout: 0)
     /// K-means restarts (lowest inertia wins).
     public var kmeansRestarts = 3
@@ -54,7 +56,7 @@ public struct MCLConfiguration: Sendable {
          ("encoder_hidden", .array(encoderHidden.map { .number(Double($0)) })),
          ("representation_width", .number(Double(representationWidth))),
          ("head_hidden", .number(Double(headHidden))), ("embedding_width", .number(Double(embeddingWidth))),
-         ("noise_std", .number(augmentation.noiseStd)), ("feature_dropout", .number(augmentation.dropout)),
+         ("batch_norm", .bool(batchNorm)), ("noise_std", .number(augmentation.noiseStd)), ("feature_dropout", .number(augmentation.dropout)),
          ("kmeans_restarts", .number(Double(kmeansRestarts))), ("knn_k", .number(Double(knnK))),
          ("seed", .string(String(seed)))]
     }

@@ -34,9 +34,10 @@ public struct StageTrainer<T: MCLFloat> {
         var rng = RNG(seed: c.seed, stream: stream)
         var initRNG = rng.split()
         let encoder = Sequential<T>.mlpEncoder(inputWidth: inputWidth, hiddenWidths: c.encoderHidden,
-                                               outputWidth: c.representationWidth, rng: &initRNG)
+                                               outputWidth: c.representationWidth, batchNorm: c.batchNorm, rng: &initRNG)
         let head = Sequential<T>.projectionHead(inputWidth: c.representationWidth, hiddenWidth: c.headHidden,
-                                                outputWidth: c.embeddingWidth, rng: &initRNG)
+                                                outputWidth: c.embeddingWidth, batchNorm: c.batchNorm,
+                                                rng: &initRNG)
         return (ContrastiveModel(encoder: encoder, head: head), rng)
     }
 

@@ -1,0 +1,120 @@
+import Foundation
+import MCLReference
+
+/// `mcl-ref demo`: the paper's key comparison on the built-in `easy-hard` data — SimCLR (stage 0),
+/// MCL (stages 0…N−1 integrated) and Multi-SimCLR (N SimCLR encoders) — over several seeds.
+let demoCommand = CommandSpec(
+    words: ["demo"],
+    summary: "Show feature suppression and its recovery: SimCLR vs MCL vs Multi-SimCLR on built-in data.",
+    discussion: """
+    Runs `train --dataset easy-hard --multi-simclr` once per seed and prints the per-stage table of the
+    first seed and a summary (mean ± standard deviation, min–max over seeds) of linear-probe accuracy.
+    Every MCL option of `train` applies.
+    """,
+    options: [
+        .value("seeds", "LIST", "seeds to run, comma-separated", default: "0,1,2"),
+        .value("samples", "N", "train samples (the test set has as many)", default: "2048"),
+    ] + mclOptions.filter { $0.name != "multi-simclr" },
+    run: runDemo
+)
+
+struct SeedResult {
+    var seed: UInt64
+    var report: MCLReport
+}
+
+func runDemo(_ args: ParsedArguments) throws -> Int32 {
+    var c = try mclConfiguration(args)
+    c.multiSimCLR = true
+    guard let seeds = try args.intList("seeds", min: 0), !seeds.isEmpty else {
+        throw CLIError("--seeds: expected at least one seed")
+    }
+    if args.string("seed") != nil { throw CLIError("--seed: demo takes --seeds LIST") }
+    let n = try args.int("samples", default: 2048, min: 2)!
+    if n < c.batchSize { throw CLIError("--samples \(n) is fewer than one batch (--batch-size \(c.batchSize))") }
+    let printer = ProgressPrinter(quiet: args.has("quiet"))
+    let start = DispatchTime.now().uptimeNanoseconds
+    var results: [SeedResult] = []
+    for (i, seed) in seeds.enumerated() {
+        c.seed = UInt64(seed)
+        printer.log("demo: seed \(seed) (\(i + 1) of \(seeds.count)), \(n) train / \(n) test samples, threads \(Parallel.maxThreads)")
+        let all = EasyHardVectors.make(count: 2 * n, seed: c.seed, as: Float.self)
+        let run = try MultistageContrastiveLearning<Float>(configuration: c).run(
+            train: all.subset(Array(0..<n)), test: all.subset(Array(n..<(2 * n))), progress: progressHandler(printer))
+        results.append(SeedResult(seed: c.seed, report: run.report))
+    }
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+    let summary = demoSummary(results)
+    if args.has("json") {
+        print(JSONValue.object([
+            ("seeds", .array(results.map { .string(String($0.seed)) })),
+            ("summary", summary.json),
+            ("runs", .array(results.map { .object([("seed", .string(String($0.seed))), ("report", $0.report.json)]) })),
+            ("seconds", .number((seconds * 10).rounded() / 10)),
+        ]).serialized())
+        return 0
+    }
+    print("Per-stage linear-probe and kNN accuracy (%), seed \(results[0].seed):\n")
+    print(results[0].report.table)
+    print("Linear-probe accuracy (%) over seeds \(seeds.map(String.init).joined(separator: ",")): mean ± sd [min–max]\n")
+    print(summary.table)
+    let f = results[0].report.features
+    if f.count == 2, let s0 = summary.rows.first, let mcl = summary.rows.dropFirst().first, let multi = summary.rows.last {
+        print("""
+        SimCLR (stage 0) learns the dominant '\(f[0])' feature and suppresses '\(f[1])' (\(pct(s0.mean[1]))%); MCL's \
+        feature-aware negatives force later stages onto '\(f[1])', lifting it to \(pct(mcl.mean[1]))% while '\(f[0])' stays at \(pct(mcl.mean[0]))%.
+        Multi-SimCLR has the same width and seeds but no pseudo labels and reaches only \(pct(multi.mean[1]))%: the gain comes from the sampling, not the extra width.
+        """)
+    }
+    print(String(format: "(%.0f s on %d threads)", seconds, Parallel.maxThreads))
+    return 0
+}
+
+func pct(_ x: Double) -> String { String(format: "%.1f", 100 * x) }
+
+/// Mean, standard deviation and range of the probe accuracy of three representations over seeds.
+struct DemoSummary {
+    struct Row { var name: String; var mean: [Double]; var sd: [Double]; var min: [Double]; var max: [Double] }
+    var features: [String]
+    var rows: [Row]
+
+    var table: String {
+        formatTable(header: ["representation"] + features, rows: rows.map { r in
+            [r.name] + features.indices.map { j in
+                String(format: "%.1f ± %.1f [%.1f–%.1f]", 100 * r.mean[j], 100 * r.sd[j], 100 * r.min[j], 100 * r.max[j])
+            }
+        })
+    }
+
+    var json: JSONValue {
+        .object(rows.map { r in
+            (r.name, .object(features.indices.map { j in
+                (features[j], .object([("mean", .number(rounded(r.mean[j]))), ("sd", .number(rounded(r.sd[j]))),
+                                       ("min", .number(r.min[j])), ("max", .number(r.max[j]))]))
+            }))
+        })
+    }
+
+    func rounded(_ x: Double) -> Double { (x * 1e4).rounded() / 1e4 }
+}
+
+func demoSummary(_ results: [SeedResult]) -> DemoSummary {
+    let features = results[0].report.features
+    func row(_ name: String, _ pick: (MCLReport) -> [Double]) -> DemoSummary.Row {
+        let values = results.map { pick($0.report) }
+        var r = DemoSummary.Row(name: name, mean: [], sd: [], min: [], max: [])
+        for j in features.indices {
+            let v = values.map { $0[j] }
+            let mean = v.reduce(0, +) / Double(v.count)
+            let variance = v.count > 1 ? v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(v.count - 1) : 0
+            r.mean.append(mean); r.sd.append(variance.squareRoot()); r.min.append(v.min()!); r.max.append(v.max()!)
+        }
+        return r
+    }
+    let stages = results[0].report.stages.count
+    return DemoSummary(features: features, rows: [
+        row("SimCLR (stage 0)") { $0.stages[0].alone.probe },
+        row("MCL, \(stages) stages") { $0.stages[stages - 1].integrated.probe },
+        row("Multi-SimCLR ×\(stages)") { $0.multiSimCLR!.probe },
+    ])
+}
