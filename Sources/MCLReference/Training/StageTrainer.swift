@@ -98,6 +98,11 @@ public struct StageTrainer<T: MCLFloat> {
                 }
                 optimizer.lr = schedule.lr(at: step)
                 optimizer.step(&params, gradients: named)
+                if let bad = params.first(where: { !$0.value.isFinite }) {
+                    throw TrainingError(message: "\(name), step \(step): parameter \(bad.name) is not finite after the "
+                        + "optimiser step (last finite loss \(String(format: "%.6g", value)), learning rate "
+                        + "\(String(format: "%.3g", optimizer.lr))); lower the learning rate (--lr)")
+                }
                 try model.setParameters(params)
                 sum += value
                 count += 1
