@@ -4,6 +4,7 @@ import MCLNumerics
 /// Every command of mcl-ref, in the order `mcl-ref --help` lists them.
 let allCommands: [CommandSpec] = [
     benchMatmulCommand,
+    showCommand,
 ]
 
 /// Parses the command line, applies the global options and runs the command.
