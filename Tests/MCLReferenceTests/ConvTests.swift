@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 @testable import MCLReference
 
 /// Conv2d against a direct convolution, gradient checks of Conv2d and BatchNorm2d (Float64, central
@@ -192,5 +193,32 @@ final class ConvTests: XCTestCase {
                 var mm = model; return loss(mm.forward(xv, mode: .train).embedding, pseudoLabels: labels).loss
             }
         }
+    }
+}
+
+/// Results do not depend on the thread count (the GEMM splits by output tiles; rendering by sample).
+final class ConvDeterminismTests: XCTestCase {
+    func testConvAndDataBitIdenticalAcrossThreadCounts() {
+        let saved = Parallel.maxThreads
+        defer { Parallel.maxThreads = saved }
+        var rng = RNG(seed: 80)
+        let enc = Sequential<Float>.cnnEncoder(inputShape: [3, 16, 16], widths: [8, 16], outputWidth: 10, rng: &rng)
+        let x: Matrix<Float> = rng.normalMatrix(6, 3 * 16 * 16)
+        let wt: Matrix<Float> = rng.normalMatrix(6, 10)
+        func run() -> (Matrix<Float>, Matrix<Float>, [Float], Matrix<Float>) {
+            var m = enc
+            let (y, cache) = m.forward(x, mode: .train)
+            let (dx, g) = enc.backward(wt, cache)
+            let tri: LabeledData<Float> = Trifeature.make(count: 9, size: 16, seed: 4)
+            return (y, dx, enc.namedGradients(g).flatMap { $0.value.storage }, tri.x)
+        }
+        Parallel.maxThreads = 1
+        let one = run()
+        Parallel.maxThreads = 2
+        let two = run()
+        XCTAssertEqual(one.0, two.0)
+        XCTAssertEqual(one.1, two.1)
+        XCTAssertEqual(one.2, two.2)
+        XCTAssertEqual(one.3, two.3)
     }
 }
