@@ -6,6 +6,7 @@ let allCommands: [CommandSpec] = [
     demoCommand,
     trainCommand,
     benchMatmulCommand,
+    showCommand,
 ]
 
 /// Parses the command line, applies the global options and runs the command.

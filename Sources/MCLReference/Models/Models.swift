@@ -25,6 +25,44 @@ extension Sequential {
         return Sequential(layers)
     }
 
+    /// Small CIFAR-style convolutional encoder (C, H, W) → R for the image data sets.
+    ///
+    /// - Stem: Conv2d(C, w₀, 3×3, stride 1, padding 1) → BatchNorm2d(w₀) → ReLU, with no max-pool
+    ///   (as CIFAR ResNets: 32×32 inputs are too small to downsample at the stem).
+    /// - For each further width wᵢ: Conv2d(wᵢ₋₁, wᵢ, 3×3, stride 2, padding 1) → BatchNorm2d(wᵢ) → ReLU,
+    ///   halving H and W (rounding up: ⌊(H − 1)/2⌋ + 1).
+    /// - GlobalAvgPool (PyTorch `AdaptiveAvgPool2d(1)`) → Flatten → Linear(w_last, R). No activation on
+    ///   the representation, as `mlpEncoder`.
+    ///
+    /// The convolutions keep their bias (PyTorch `bias=True`); before BatchNorm it has no effect in
+    /// train mode (its gradient is 0 up to rounding) but keeps the state dict of a plain `nn.Conv2d`.
+    /// E.g. inputShape [3, 32, 32], widths [16, 32, 64], R = 128: `0` Conv2d(3,16) 32×32, `1` BN2d,
+    /// `2` ReLU, `3` Conv2d(16,32,s2) 16×16, `4` BN2d, `5` ReLU, `6` Conv2d(32,64,s2) 8×8, `7` BN2d,
+    /// `8` ReLU, `9` GlobalAvgPool, `10` Flatten, `11` Linear(64,128); the PyTorch equivalent is the
+    /// same `nn.Sequential` of `nn.Conv2d`/`nn.BatchNorm2d`/`nn.ReLU`/`nn.AdaptiveAvgPool2d(1)`/
+    /// `nn.Flatten()`/`nn.Linear`, with conv weights reshaped to O×(C·3·3).
+    /// - Shape: x B×(C·H·W) → representation B×R.
+    @inlinable public static func cnnEncoder(inputShape: [Int], widths: [Int], outputWidth: Int,
+                                             rng: inout RNG) -> Sequential {
+        precondition(!widths.isEmpty && widths.allSatisfy { $0 > 0 },
+                     "cnnEncoder: widths=\(widths) must be non-empty and positive")
+        precondition(outputWidth > 0, "cnnEncoder: outputWidth=\(outputWidth) must be positive")
+        var shape = ImageShape(inputShape)
+        var layers = [Layer<T>]()
+        for (i, w) in widths.enumerated() {
+            let conv = Conv2d<T>(inputShape: shape, outChannels: w, kernelSize: 3, stride: i == 0 ? 1 : 2,
+                                 padding: 1, rng: &rng)
+            layers.append(.conv2d(conv))
+            layers.append(.batchNorm2d(BatchNorm2d(numFeatures: w)))
+            layers.append(.relu(ReLU()))
+            shape = conv.outputShape
+        }
+        layers.append(.globalAvgPool(GlobalAvgPool(channels: shape.channels)))
+        layers.append(.flatten(Flatten(inputShape: ImageShape(channels: shape.channels, height: 1, width: 1))))
+        layers.append(.linear(Linear(inFeatures: shape.channels, outFeatures: outputWidth, rng: &rng)))
+        return Sequential(layers)
+    }
+
     /// SimCLR projection head R → hidden → E: Linear(R, hidden) → BatchNorm1d(hidden) (when
     /// `batchNorm`, as lightly's `SimCLRProjectionHead`; SimCLR v1 has none) → ReLU → Linear(hidden, E).
     /// Indices: with BN `0` Linear, `1` BN, `2` ReLU, `3` Linear; without BN `0` Linear, `1` ReLU,

@@ -2,8 +2,10 @@
 ///
 /// Dimension legend: B batch; widths are per layer.
 ///
-/// Layers are values of the `Layer` enum, so new kinds (convolutions, pooling) are new cases — no
-/// protocol hierarchy. Parameter names follow PyTorch: `<prefix><index>.<field>`, where index is the
+/// Layers are values of the `Layer` enum, so new kinds are new cases — no protocol hierarchy. Image
+/// layers (Conv2d, BatchNorm2d, MaxPool2d, AvgPool2d, GlobalAvgPool, Flatten) take B×(C·H·W) rows in
+/// NCHW order; those that need the spatial shape store their input (C, H, W), which
+/// `Sequential.cnnEncoder` computes layer by layer. Parameter names follow PyTorch: `<prefix><index>.<field>`, where index is the
 /// position in `layers` (parameter-free layers such as ReLU take an index too), e.g. for
 /// [Linear, BatchNorm1d, ReLU, Linear] with prefix `"head."`:
 ///
@@ -17,6 +19,12 @@ public enum Layer<T: MCLFloat>: Equatable, Sendable {
     case batchNorm1d(BatchNorm1d<T>)
     case relu(ReLU<T>)
     case l2Normalize(L2Normalize<T>)
+    case conv2d(Conv2d<T>)
+    case batchNorm2d(BatchNorm2d<T>)
+    case maxPool2d(MaxPool2d<T>)
+    case avgPool2d(AvgPool2d<T>)
+    case globalAvgPool(GlobalAvgPool<T>)
+    case flatten(Flatten<T>)
 
     /// What the layer's backward needs.
     public enum Cache: Sendable {
@@ -24,16 +32,24 @@ public enum Layer<T: MCLFloat>: Equatable, Sendable {
         case batchNorm1d(BatchNorm1d<T>.Cache)
         case relu(ReLU<T>.Cache)
         case l2Normalize(L2Normalize<T>.Cache)
+        case conv2d(Conv2d<T>.Cache)
+        case batchNorm2d(BatchNorm2d<T>.Cache)
+        case maxPool2d(MaxPool2d<T>.Cache)
+        case avgPool2d(AvgPool2d<T>.Cache)
+        case globalAvgPool(GlobalAvgPool<T>.Cache)
+        case flatten(Flatten<T>.Cache)
     }
 
     /// The layer's parameter gradients (`.none` for parameter-free layers).
     public enum Gradients: Equatable, Sendable {
         case linear(Linear<T>.Gradients)
         case batchNorm1d(BatchNorm1d<T>.Gradients)
+        case conv2d(Conv2d<T>.Gradients)
+        case batchNorm2d(BatchNorm2d<T>.Gradients)
         case none
     }
 
-    /// Runs the layer; BatchNorm1d in `.train` updates its running statistics.
+    /// Runs the layer; BatchNorm1d/2d in `.train` update their running statistics.
     /// - Shape: x B×in → y B×out.
     @inlinable public mutating func forward(_ x: Matrix<T>, mode: Mode) -> (output: Matrix<T>, cache: Cache) {
         switch self {
@@ -44,6 +60,15 @@ public enum Layer<T: MCLFloat>: Equatable, Sendable {
             let (y, c) = l.forward(x, mode: mode)
             self = .batchNorm1d(l)
             return (y, .batchNorm1d(c))
+        case .conv2d(let l): let (y, c) = l.forward(x); return (y, .conv2d(c))
+        case .batchNorm2d(var l):
+            let (y, c) = l.forward(x, mode: mode)
+            self = .batchNorm2d(l)
+            return (y, .batchNorm2d(c))
+        case .maxPool2d(let l): let (y, c) = l.forward(x); return (y, .maxPool2d(c))
+        case .avgPool2d(let l): let (y, c) = l.forward(x); return (y, .avgPool2d(c))
+        case .globalAvgPool(let l): let (y, c) = l.forward(x); return (y, .globalAvgPool(c))
+        case .flatten(let l): let (y, c) = l.forward(x); return (y, .flatten(c))
         }
     }
 
@@ -55,17 +80,30 @@ public enum Layer<T: MCLFloat>: Equatable, Sendable {
         case (.batchNorm1d(let l), .batchNorm1d(let c)): let (dx, g) = l.backward(dOut, c); return (dx, .batchNorm1d(g))
         case (.relu(let l), .relu(let c)): return (l.backward(dOut, c).dInput, .none)
         case (.l2Normalize(let l), .l2Normalize(let c)): return (l.backward(dOut, c).dInput, .none)
+        case (.conv2d(let l), .conv2d(let c)): let (dx, g) = l.backward(dOut, c); return (dx, .conv2d(g))
+        case (.batchNorm2d(let l), .batchNorm2d(let c)): let (dx, g) = l.backward(dOut, c); return (dx, .batchNorm2d(g))
+        case (.maxPool2d(let l), .maxPool2d(let c)): return (l.backward(dOut, c).dInput, .none)
+        case (.avgPool2d(let l), .avgPool2d(let c)): return (l.backward(dOut, c).dInput, .none)
+        case (.globalAvgPool(let l), .globalAvgPool(let c)): return (l.backward(dOut, c).dInput, .none)
+        case (.flatten(let l), .flatten(let c)): return (l.backward(dOut, c).dInput, .none)
         default: preconditionFailure("Layer.backward: cache \(cache) does not belong to layer \(self.kindName)")
         }
     }
 
-    /// "Linear", "BatchNorm1d", "ReLU" or "L2Normalize".
+    /// The PyTorch-like class name: "Linear", "BatchNorm1d", "ReLU", "L2Normalize", "Conv2d",
+    /// "BatchNorm2d", "MaxPool2d", "AvgPool2d", "GlobalAvgPool" or "Flatten".
     @inlinable public var kindName: String {
         switch self {
         case .linear: return "Linear"
         case .batchNorm1d: return "BatchNorm1d"
         case .relu: return "ReLU"
         case .l2Normalize: return "L2Normalize"
+        case .conv2d: return "Conv2d"
+        case .batchNorm2d: return "BatchNorm2d"
+        case .maxPool2d: return "MaxPool2d"
+        case .avgPool2d: return "AvgPool2d"
+        case .globalAvgPool: return "GlobalAvgPool"
+        case .flatten: return "Flatten"
         }
     }
 
@@ -74,7 +112,9 @@ public enum Layer<T: MCLFloat>: Equatable, Sendable {
         switch self {
         case .linear(let l): return [("weight", l.weight), ("bias", .rowVector(l.bias))]
         case .batchNorm1d(let l): return [("weight", .rowVector(l.weight)), ("bias", .rowVector(l.bias))]
-        case .relu, .l2Normalize: return []
+        case .conv2d(let l): return [("weight", l.weight), ("bias", .rowVector(l.bias))]
+        case .batchNorm2d(let l): return [("weight", .rowVector(l.weight)), ("bias", .rowVector(l.bias))]
+        case .relu, .l2Normalize, .maxPool2d, .avgPool2d, .globalAvgPool, .flatten: return []
         }
     }
 
@@ -82,6 +122,9 @@ public enum Layer<T: MCLFloat>: Equatable, Sendable {
     @inlinable public var namedBuffers: NamedMatrices<T> {
         switch self {
         case .batchNorm1d(let l):
+            return [("running_mean", .rowVector(l.runningMean)), ("running_var", .rowVector(l.runningVar)),
+                    ("num_batches_tracked", Matrix(rows: 1, cols: 1, storage: [T(l.numBatchesTracked)]))]
+        case .batchNorm2d(let l):
             return [("running_mean", .rowVector(l.runningMean)), ("running_var", .rowVector(l.runningVar)),
                     ("num_batches_tracked", Matrix(rows: 1, cols: 1, storage: [T(l.numBatchesTracked)]))]
         default: return []
@@ -93,6 +136,8 @@ public enum Layer<T: MCLFloat>: Equatable, Sendable {
         switch g {
         case .linear(let g): return [("weight", g.weight), ("bias", .rowVector(g.bias))]
         case .batchNorm1d(let g): return [("weight", .rowVector(g.weight)), ("bias", .rowVector(g.bias))]
+        case .conv2d(let g): return [("weight", g.weight), ("bias", .rowVector(g.bias))]
+        case .batchNorm2d(let g): return [("weight", .rowVector(g.weight)), ("bias", .rowVector(g.bias))]
         case .none: return []
         }
     }
@@ -119,6 +164,20 @@ public enum Layer<T: MCLFloat>: Equatable, Sendable {
         case (.batchNorm1d(var l), "num_batches_tracked"):
             let v = try vector([0])
             l.numBatchesTracked = Int(v[0]); self = .batchNorm1d(l)
+        case (.conv2d(var l), "weight"):
+            // A (O, C, kh, kw) tensor arrives reshaped to O×(C·kh·kw): same memory, checked as 2-D.
+            guard value.rows == l.weight.rows && value.cols == l.weight.cols else {
+                throw StateLoadingError.shapeMismatch(name: qualifiedName, expected: l.weight.shapeDescription, got: value.shapeDescription)
+            }
+            l.weight = value; self = .conv2d(l)
+        case (.conv2d(var l), "bias"): l.bias = try vector(l.bias); self = .conv2d(l)
+        case (.batchNorm2d(var l), "weight"): l.weight = try vector(l.weight); self = .batchNorm2d(l)
+        case (.batchNorm2d(var l), "bias"): l.bias = try vector(l.bias); self = .batchNorm2d(l)
+        case (.batchNorm2d(var l), "running_mean"): l.runningMean = try vector(l.runningMean); self = .batchNorm2d(l)
+        case (.batchNorm2d(var l), "running_var"): l.runningVar = try vector(l.runningVar); self = .batchNorm2d(l)
+        case (.batchNorm2d(var l), "num_batches_tracked"):
+            let v = try vector([0])
+            l.numBatchesTracked = Int(v[0]); self = .batchNorm2d(l)
         default: throw StateLoadingError.unexpected([qualifiedName])
         }
     }

@@ -1,0 +1,143 @@
+/// 2-D convolution (cross-correlation), PyTorch's `nn.Conv2d(in, out, (kh, kw), stride, padding)`.
+///
+/// Dimension legend: see Im2col.swift (B, C = in channels, O = out channels, K = C·kh·kw, L = OH·OW).
+///
+///     forward:   y_b = W·col(x_b) + b·1ᵀ              (W O×K, col(x_b) K×L, y_b O×L = O×OH×OW)
+///     backward:  dW = Σ_b dy_b·col(x_b)ᵀ,  db = Σ_b dy_b·1,  dx_b = col2im(Wᵀ·dy_b)
+///
+/// The weight is stored as an O×K matrix whose row o is PyTorch's `weight[o]` (in, kh, kw) flattened
+/// in C order: the same memory as the 4-D tensor, so a state dict entry is `weight.reshape(O, -1)`.
+/// The layer knows its input shape (C, H, W), fixed at construction (`Sequential.cnnEncoder` computes
+/// it from the previous layers); zero padding, no dilation, no groups.
+///
+/// The column matrix is built per sample and not kept: backward rebuilds it from the cached input
+/// (memory B·C·H·W instead of B·K·L). Products use the fast GEMM, whose results do not depend on the
+/// thread count; samples are processed in order, so dW and db accumulate in a fixed order.
+public struct Conv2d<T: MCLFloat>: Equatable, Sendable {
+    /// W, O×(C·kh·kw) (PyTorch `weight`, O×C×kh×kw, same memory).
+    public var weight: Matrix<T>
+    /// b, O (PyTorch `bias`).
+    public var bias: [T]
+    /// Window geometry: input shape, kernel, stride, padding and the output size.
+    public let geometry: WindowGeometry
+
+    @inlinable public var inChannels: Int { geometry.input.channels }
+    @inlinable public var outChannels: Int { weight.rows }
+    @inlinable public var inputShape: ImageShape { geometry.input }
+    /// (O, OH, OW).
+    @inlinable public var outputShape: ImageShape {
+        ImageShape(channels: outChannels, height: geometry.outH, width: geometry.outW)
+    }
+
+    /// A layer with the given parameters (square kernel kernelSize×kernelSize).
+    /// - Shape: weight O×(C·k·k), bias O.
+    @inlinable public init(inputShape: ImageShape, weight: Matrix<T>, bias: [T], kernelSize: Int,
+                           stride: Int = 1, padding: Int = 0) {
+        let g = WindowGeometry(input: inputShape, kernelH: kernelSize, kernelW: kernelSize, stride: stride, padding: padding)
+        precondition(weight.cols == g.patchSize,
+                     "Conv2d: weight is \(weight.shapeDescription), expected O×\(g.patchSize) (C·kh·kw for input \(inputShape), kernel \(kernelSize))")
+        precondition(bias.count == weight.rows, "Conv2d: bias has \(bias.count) elements for \(weight.rows) output channels")
+        self.weight = weight; self.bias = bias; self.geometry = g
+    }
+
+    /// PyTorch's default initialisation: W and b ~ U(−1/√K, 1/√K), K = C·k·k (kaiming_uniform_ with
+    /// a = √5 on the fan-in). W is drawn first, row by row, then b. (Same distribution, our stream.)
+    @inlinable public init(inputShape: ImageShape, outChannels o: Int, kernelSize k: Int, stride: Int = 1,
+                           padding: Int = 0, rng: inout RNG) {
+        precondition(o > 0, "Conv2d: outChannels=\(o) must be positive")
+        let fanIn = inputShape.channels * k * k
+        let bound = T(1.0 / Double(fanIn).squareRoot())
+        let w: Matrix<T> = rng.uniformMatrix(o, fanIn, -bound, bound)
+        let b: [T] = (0..<o).map { _ in rng.uniform(-bound, bound) }
+        self.init(inputShape: inputShape, weight: w, bias: b, kernelSize: k, stride: stride, padding: padding)
+    }
+
+    /// What backward needs: the input x (the columns are rebuilt from it).
+    public struct Cache: Sendable {
+        /// x, B×(C·H·W).
+        public let input: Matrix<T>
+        @inlinable public init(input: Matrix<T>) { self.input = input }
+    }
+
+    /// Gradients, field for field like the parameters.
+    public struct Gradients: Equatable, Sendable {
+        public var weight: Matrix<T>
+        public var bias: [T]
+        @inlinable public init(weight: Matrix<T>, bias: [T]) { self.weight = weight; self.bias = bias }
+    }
+
+    /// y = conv(x, W) + b.
+    /// - Shape: x B×(C·H·W) → y B×(O·OH·OW).
+    @inlinable public func forward(_ x: Matrix<T>) -> (output: Matrix<T>, cache: Cache) {
+        let g = geometry, o = outChannels, k = g.patchSize, l = g.outPlane
+        precondition(x.cols == g.input.count,
+                     "Conv2d.forward: x is \(x.shapeDescription), expected B×\(g.input.count) (C·H·W for \(g.input))")
+        var y = Matrix<T>(rows: x.rows, cols: o * l)
+        var col = [T](repeating: 0, count: k * l)
+        x.storage.withUnsafeBufferPointer { px in
+            weight.storage.withUnsafeBufferPointer { pw in
+                y.storage.withUnsafeMutableBufferPointer { py in
+                    col.withUnsafeMutableBufferPointer { pc in
+                        for b in 0..<x.rows {
+                            _im2col(px, offset: b * g.input.count, g, into: pc)
+                            let out = py.baseAddress! + b * o * l
+                            // Bias first, then y_b += W·col (β = 1).
+                            for oc in 0..<o { for t in 0..<l { out[oc * l + t] = bias[oc] } }
+                            gemm(transA: .none, transB: .none, m: o, n: l, k: k, alpha: 1,
+                                 a: pw.baseAddress!, lda: k, b: UnsafePointer(pc.baseAddress!), ldb: l,
+                                 beta: 1, c: out, ldc: l)
+                        }
+                    }
+                }
+            }
+        }
+        return (y, Cache(input: x))
+    }
+
+    /// dW = Σ_b dy_b·col_bᵀ, db = Σ_b row sums of dy_b, dx_b = col2im(Wᵀ·dy_b).
+    /// - Shape: dy B×(O·OH·OW) → dx B×(C·H·W), dW O×K, db O.
+    @inlinable public func backward(_ dOut: Matrix<T>, _ cache: Cache) -> (dInput: Matrix<T>, gradients: Gradients) {
+        let g = geometry, o = outChannels, k = g.patchSize, l = g.outPlane
+        let x = cache.input
+        precondition(dOut.rows == x.rows && dOut.cols == o * l,
+                     "Conv2d.backward: dy is \(dOut.shapeDescription), expected \(x.rows)×\(o * l)")
+        var dx = Matrix<T>(rows: x.rows, cols: x.cols)
+        var dW = Matrix<T>(rows: o, cols: k)
+        var db = [Double](repeating: 0, count: o)
+        var col = [T](repeating: 0, count: k * l)
+        var dcol = [T](repeating: 0, count: k * l)
+        x.storage.withUnsafeBufferPointer { px in
+            dOut.storage.withUnsafeBufferPointer { pdy in
+                weight.storage.withUnsafeBufferPointer { pw in
+                    dW.storage.withUnsafeMutableBufferPointer { pdw in
+                        dx.storage.withUnsafeMutableBufferPointer { pdx in
+                            col.withUnsafeMutableBufferPointer { pc in
+                                dcol.withUnsafeMutableBufferPointer { pdc in
+                                    for b in 0..<x.rows {
+                                        let dy = pdy.baseAddress! + b * o * l
+                                        for oc in 0..<o {
+                                            var s = 0.0
+                                            for t in 0..<l { s += Double(dy[oc * l + t]) }
+                                            db[oc] += s
+                                        }
+                                        _im2col(px, offset: b * g.input.count, g, into: pc)
+                                        // dW += dy_b (O×L) · col_bᵀ (L×K)
+                                        gemm(transA: .none, transB: .transpose, m: o, n: k, k: l, alpha: 1,
+                                             a: dy, lda: l, b: UnsafePointer(pc.baseAddress!), ldb: l,
+                                             beta: 1, c: pdw.baseAddress!, ldc: k)
+                                        // dcol = Wᵀ (K×O) · dy_b (O×L)
+                                        gemm(transA: .transpose, transB: .none, m: k, n: l, k: o, alpha: 1,
+                                             a: pw.baseAddress!, lda: k, b: dy, ldb: l,
+                                             beta: 0, c: pdc.baseAddress!, ldc: l)
+                                        _col2imAccumulate(UnsafeBufferPointer(pdc), g, into: pdx, offset: b * g.input.count)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (dx, Gradients(weight: dW, bias: db.map { T($0) }))
+    }
+}
