@@ -4,6 +4,8 @@ import MCLNumerics
 /// Every command of mcl-ref, in the order `mcl-ref --help` lists them.
 let allCommands: [CommandSpec] = [
     benchMatmulCommand,
+    fixturesCommand,
+    checkCommand,
 ]
 
 /// Parses the command line, applies the global options and runs the command.
