@@ -45,9 +45,9 @@ public struct FixtureTensor: Sendable {
 /// An output tensor with the tolerance a candidate must meet and the reason for it.
 public struct FixtureOutput: Sendable {
     public var tensor: FixtureTensor
-    public var tolerance: Tolerance
+    public var tolerance: ComparisonTolerance
     public var why: String
-    public init(_ tensor: FixtureTensor, _ tolerance: Tolerance, _ why: String) {
+    public init(_ tensor: FixtureTensor, _ tolerance: ComparisonTolerance, _ why: String) {
         self.tensor = tensor; self.tolerance = tolerance; self.why = why
     }
     /// An integer output, compared exactly.
@@ -113,10 +113,10 @@ extension FixturePrecision {
     }
 }
 
-/// Tolerance helpers: one per precision, chosen by `T`.
-@inlinable func tol<T: MCLFloat>(_: T.Type, f32: (Double, Double), f64: (Double, Double)) -> Tolerance {
+/// ComparisonTolerance helpers: one per precision, chosen by `T`.
+@inlinable func tol<T: MCLFloat>(_: T.Type, f32: (Double, Double), f64: (Double, Double)) -> ComparisonTolerance {
     let (a, r) = T.self == Float.self ? f32 : f64
-    return Tolerance(atol: a, rtol: r)
+    return ComparisonTolerance(atol: a, rtol: r)
 }
 
 // MARK: - Writing

@@ -78,10 +78,10 @@ public enum FixtureCases {
         max(floor, values.reduce(0.0) { max($0, abs(Double($1))) })
     }
     /// atol = c·max|e|, rtol = r, chosen by precision.
-    @inlinable static func scaled<T: MCLFloat>(_ values: [T], f32: (Double, Double), f64: (Double, Double)) -> Tolerance {
+    @inlinable static func scaled<T: MCLFloat>(_ values: [T], f32: (Double, Double), f64: (Double, Double)) -> ComparisonTolerance {
         let s = scale(values)
         let (c, r) = T.self == Float.self ? f32 : f64
-        return Tolerance(atol: c * s, rtol: r)
+        return ComparisonTolerance(atol: c * s, rtol: r)
     }
     @inlinable static func params(_ pairs: [(String, JSONValue)]) -> [(String, JSONValue)] { pairs }
     static func js(_ x: Double) -> JSONValue { .number(x) }
@@ -233,8 +233,11 @@ public enum FixtureCases {
         let lossTol = tol(T.self, f32: (2e-6 / tau, 1e-5), f64: (1e-13 / tau, 1e-11))
         let lossWhy = "logits u·uᵀ/τ carry ≈ \(f32 ? "2⁻²⁴" : "2⁻⁵³")/τ absolute error, and the loss (a log-sum-exp minus a logit) inherits it"
             + (saturated ? "; near saturation the loss is O(1e-4), so only an absolute bound is meaningful" : "")
-        let gradTol = scaled(out.dEmbeddings.storage, f32: (1e-5, 1e-4), f64: (1e-13, 1e-10))
-        let gradWhy = "dz = J_norm·(S − P)·u/(Nτ): softmax differences and the tangential projection cancel, so atol = \(f32 ? "1e-5" : "1e-13")·max|dz|"
+        let gradTol = saturated ? scaled(out.dEmbeddings.storage, f32: (2e-3, 1e-2), f64: (1e-11, 1e-8))
+                                : scaled(out.dEmbeddings.storage, f32: (1e-5, 1e-4), f64: (1e-13, 1e-10))
+        let gradWhy = saturated
+            ? "near saturation S − P is 1 − p ≈ 1e-4 computed from p ≈ 1, which carries \(f32 ? "2⁻²⁴" : "2⁻⁵³") absolute error: relative error ≈ \(f32 ? "6e-4" : "1e-12"), so atol = \(f32 ? "2e-3" : "1e-11")·max|dz|"
+            : "dz = J_norm·(S − P)·u/(Nτ): softmax differences and the tangential projection cancel, so atol = \(f32 ? "1e-5" : "1e-13")·max|dz|"
         var outputs = [FixtureOutput(.scalar("loss", out.loss), lossTol, lossWhy),
                        FixtureOutput(.vector("per_anchor_loss", out.perAnchorLoss), lossTol, lossWhy),
                        FixtureOutput(.matrix("d_z", out.dEmbeddings), gradTol, gradWhy)]

@@ -5,14 +5,14 @@ import MCLNumerics
 public struct TensorComparison: Sendable {
     public var caseName: String
     public var output: FixtureTensorEntry
-    public var tolerance: Tolerance
+    public var tolerance: ComparisonTolerance
     public var report: ToleranceReport
 
     /// `OK   case/name  max_abs=… max_rel=… worst=[i, j]  (atol=… rtol=…)`, plus the number of
     /// mismatches and the problem on failure.
     public var line: String {
         var s = (report.passed ? "OK  " : "FAIL") + " \(caseName)/\(output.name)"
-        s += "  max_abs=\(Tolerance.format(report.maxAbsDiff)) max_rel=\(Tolerance.format(report.maxRelDiff))"
+        s += "  max_abs=\(ComparisonTolerance.format(report.maxAbsDiff)) max_rel=\(ComparisonTolerance.format(report.maxRelDiff))"
         s += " worst=\(report.worstIndexText)  (\(tolerance))"
         if !report.passed {
             s += report.problem.map { "  \($0)" } ?? "  \(report.mismatches)/\(report.count) elements outside tolerance"

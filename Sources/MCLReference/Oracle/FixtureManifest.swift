@@ -36,11 +36,11 @@ public struct FixtureTensorEntry: Equatable, Sendable {
     public var dtype: String
     public var shape: [Int]
     /// Outputs only: the tolerance a candidate must meet (inputs: nil).
-    public var tolerance: Tolerance?
+    public var tolerance: ComparisonTolerance?
     /// Outputs only: why that tolerance (one or two sentences).
     public var why: String?
 
-    public init(name: String, file: String, dtype: String, shape: [Int], tolerance: Tolerance? = nil, why: String? = nil) {
+    public init(name: String, file: String, dtype: String, shape: [Int], tolerance: ComparisonTolerance? = nil, why: String? = nil) {
         self.name = name; self.file = file; self.dtype = dtype; self.shape = shape
         self.tolerance = tolerance; self.why = why
     }
@@ -131,7 +131,7 @@ public struct FixtureManifest: Equatable, Sendable {
                 guard let dims = item["shape"]?.arrayValue, dims.allSatisfy({ ($0.intValue ?? -1) >= 0 }) else {
                     throw fail("\(context)missing or invalid 'shape' (a list of non-negative integers)")
                 }
-                var tolerance: Tolerance?
+                var tolerance: ComparisonTolerance?
                 if outputs {
                     if item["exact"]?.boolValue == true {
                         tolerance = .exact
@@ -140,7 +140,7 @@ public struct FixtureManifest: Equatable, Sendable {
                               atol >= 0, rtol >= 0 else {
                             throw fail("\(context)output '\(name)' needs non-negative 'atol' and 'rtol' (or \"exact\": true)")
                         }
-                        tolerance = Tolerance(atol: atol, rtol: rtol, nanEqual: item["nan_equal"]?.boolValue ?? false)
+                        tolerance = ComparisonTolerance(atol: atol, rtol: rtol, nanEqual: item["nan_equal"]?.boolValue ?? false)
                     }
                 }
                 return FixtureTensorEntry(name: name, file: file, dtype: dtype, shape: dims.map { $0.intValue! },

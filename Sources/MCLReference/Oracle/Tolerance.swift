@@ -15,7 +15,7 @@ import MCLNumerics
 /// - +∞ matches only +∞, −∞ only −∞ (a finite value never matches an infinity).
 ///
 /// Not guaranteed: the rule is not symmetric in a and e, and it says nothing about ULPs.
-public struct Tolerance: Equatable, Sendable, CustomStringConvertible {
+public struct ComparisonTolerance: Equatable, Sendable, CustomStringConvertible {
     /// Absolute slack, ≥ 0.
     public var atol: Double
     /// Slack relative to |expected|, ≥ 0.
@@ -25,17 +25,17 @@ public struct Tolerance: Equatable, Sendable, CustomStringConvertible {
 
     public init(atol: Double, rtol: Double, nanEqual: Bool = false) {
         precondition(atol >= 0 && rtol >= 0 && atol.isFinite && rtol.isFinite,
-                     "Tolerance: atol=\(atol) and rtol=\(rtol) must be finite and >= 0")
+                     "ComparisonTolerance: atol=\(atol) and rtol=\(rtol) must be finite and >= 0")
         self.atol = atol
         self.rtol = rtol
         self.nanEqual = nanEqual
     }
 
     /// atol = rtol = 0: bit-for-bit equal values (−0 equals +0). Used for integer tensors.
-    public static let exact = Tolerance(atol: 0, rtol: 0)
+    public static let exact = ComparisonTolerance(atol: 0, rtol: 0)
 
     public var description: String {
-        self == .exact ? "exact" : "atol=\(Tolerance.format(atol)) rtol=\(Tolerance.format(rtol))"
+        self == .exact ? "exact" : "atol=\(ComparisonTolerance.format(atol)) rtol=\(ComparisonTolerance.format(rtol))"
             + (nanEqual ? " nan_equal" : "")
     }
 
@@ -95,7 +95,7 @@ public enum ToleranceCheck {
     /// Compares float values (`actual` against `expected`, both C order over `shape`).
     /// - Precondition: both arrays hold `shape`'s element count.
     public static func compare(actual: [Double], expected: [Double], shape: [Int],
-                               tolerance: Tolerance) -> ToleranceReport {
+                               tolerance: ComparisonTolerance) -> ToleranceReport {
         let n = expected.count
         precondition(actual.count == n && shape.reduce(1, *) == n,
                      "ToleranceCheck: \(actual.count) actual and \(n) expected values for shape \(NPYArray.describe(shape))")
@@ -152,7 +152,7 @@ public enum ToleranceCheck {
     /// exactly against integer/bool candidates; float references against float candidates of
     /// either precision (values widened to `Double`) with `tolerance`. A float candidate for an
     /// integer reference, or the reverse, fails with `problem` set.
-    public static func compare(actual: NPYArray, expected: NPYArray, tolerance: Tolerance) -> ToleranceReport {
+    public static func compare(actual: NPYArray, expected: NPYArray, tolerance: ComparisonTolerance) -> ToleranceReport {
         func failed(_ problem: String) -> ToleranceReport {
             ToleranceReport(passed: false, maxAbsDiff: .infinity, maxRelDiff: .infinity, worstIndex: [],
                             mismatches: expected.count, count: expected.count, problem: problem)
