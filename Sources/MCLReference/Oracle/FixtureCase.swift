@@ -113,7 +113,7 @@ extension FixturePrecision {
     }
 }
 
-/// ComparisonTolerance helpers: one per precision, chosen by `T`.
+/// A tolerance (atol, rtol) per precision, chosen by `T`.
 @inlinable func tol<T: MCLFloat>(_: T.Type, f32: (Double, Double), f64: (Double, Double)) -> ComparisonTolerance {
     let (a, r) = T.self == Float.self ? f32 : f64
     return ComparisonTolerance(atol: a, rtol: r)

@@ -83,7 +83,6 @@ public enum FixtureCases {
         let (c, r) = T.self == Float.self ? f32 : f64
         return ComparisonTolerance(atol: c * s, rtol: r)
     }
-    @inlinable static func params(_ pairs: [(String, JSONValue)]) -> [(String, JSONValue)] { pairs }
     static func js(_ x: Double) -> JSONValue { .number(x) }
     static func js(_ x: Int) -> JSONValue { .number(Double(x)) }
 
