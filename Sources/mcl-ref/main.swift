@@ -6,6 +6,8 @@ let allCommands: [CommandSpec] = [
     demoCommand,
     trainCommand,
     benchMatmulCommand,
+    fixturesCommand,
+    checkCommand,
     showCommand,
 ]
 

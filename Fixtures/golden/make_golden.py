@@ -1,0 +1,318 @@
+#!/usr/bin/env python3
+"""Independent float64 recomputation of the mcl-ref oracle fixtures, in plain numpy.
+
+For every case directory under the given fixture roots (default: f32/ and f64/ next to this
+script) this reads manifest.json and the committed *input* tensors, recomputes every output in
+float64 from the formulas (not from the Swift code), and writes it as expected_<name>.npy beside
+the Swift output. GoldenTests.swift then compares mcl-ref's outputs with these files.
+
+Regenerate (numpy is needed only here, never to build or test):
+
+    swift build -c release
+    .build/release/mcl-ref fixtures --out Fixtures/golden/f64 --precision f64
+    .build/release/mcl-ref fixtures --out Fixtures/golden/f32 --precision f32
+    python3 Fixtures/golden/make_golden.py
+
+RNG-driven outputs cannot be recomputed without transcribing the generator: for the cluster-batch
+sampler this script checks invariants instead (every batch from one group, batches disjoint within
+and across ranks, exact coverage of the kept set) and writes only the group sequence, which the
+round-robin order determines without randomness.
+"""
+import json
+import os
+import sys
+
+import numpy as np
+
+
+def load(case_dir, manifest, name):
+    for e in manifest["inputs"] + manifest["outputs"]:
+        if e["name"] == name:
+            return np.load(os.path.join(case_dir, e["file"])).astype(
+                np.float64 if e["dtype"].startswith("<f") else np.int64)
+    raise KeyError(name)
+
+
+# ---- kernels and layers ---------------------------------------------------------------------
+
+def gemm(inp, p):
+    a, b, c = inp("a"), inp("b"), inp("c")
+    opa = a.T if p["trans_a"] else a
+    opb = b.T if p["trans_b"] else b
+    return {"c_out": p["alpha"] * (opa @ opb) + p["beta"] * c}
+
+
+def linear(inp, p):
+    x, w, b, dy = inp("x"), inp("weight"), inp("bias"), inp("d_out")
+    return {"y": x @ w.T + b, "d_x": dy @ w, "d_weight": dy.T @ x, "d_bias": dy.sum(axis=0)}
+
+
+def relu(inp, p):
+    x, dy = inp("x"), inp("d_out")
+    return {"y": np.where(x > 0, x, 0.0), "d_x": np.where(x > 0, dy, 0.0)}
+
+
+def bn_forward(x, gamma, beta, eps):
+    mu = x.mean(axis=0)
+    var = ((x - mu) ** 2).mean(axis=0)
+    rstd = 1.0 / np.sqrt(var + eps)
+    xhat = (x - mu) * rstd
+    return gamma * xhat + beta, (xhat, rstd, gamma), mu, var
+
+
+def bn_backward(dy, cache):
+    xhat, rstd, gamma = cache
+    n = dy.shape[0]
+    g = dy * gamma
+    dx = rstd / n * (n * g - g.sum(axis=0) - xhat * (g * xhat).sum(axis=0))
+    return dx, (dy * xhat).sum(axis=0), dy.sum(axis=0)
+
+
+def batchnorm(inp, p):
+    x, dy = inp("x"), inp("d_out")
+    y, cache, mu, var = bn_forward(x, inp("weight"), inp("bias"), p["eps"])
+    m, n = p["momentum"], x.shape[0]
+    dx, dg, db = bn_backward(dy, cache)
+    return {"y": y,
+            "running_mean_out": (1 - m) * inp("running_mean") + m * mu,
+            "running_var_out": (1 - m) * inp("running_var") + m * var * n / (n - 1),
+            "d_x": dx, "d_weight": dg, "d_bias": db}
+
+
+def l2n_forward(x, eps=1e-12):
+    norm = np.maximum(np.sqrt((x * x).sum(axis=1, keepdims=True)), eps)
+    return x / norm, norm
+
+
+def l2n_backward(dy, y, norm):
+    return (dy - y * (y * dy).sum(axis=1, keepdims=True)) / norm
+
+
+def l2_normalize(inp, p):
+    x, dy = inp("x"), inp("d_out")
+    y, norm = l2n_forward(x, p["eps"])
+    return {"y": y, "d_x": l2n_backward(dy, y, norm)}
+
+
+# ---- losses ---------------------------------------------------------------------------------
+
+def ntxent_loss(z, tau, labels=None):
+    """Per-anchor NT-Xent (SimCLR, positive in the denominator), its mean, dL/dz, admissible counts."""
+    n = z.shape[0]
+    b = n // 2
+    u, norm = l2n_forward(z)
+    logits = u @ u.T / tau
+    pos = np.concatenate([np.arange(b, n), np.arange(0, b)])
+    allowed = ~np.eye(n, dtype=bool)
+    if labels is not None:
+        lab = np.concatenate([labels, labels])
+        allowed &= lab[:, None] == lab[None, :]
+    allowed[np.arange(n), pos] = True
+    admissible = allowed.sum(axis=1) - 1
+    masked = np.where(allowed, logits, -np.inf)
+    mx = masked.max(axis=1, keepdims=True)
+    lse = mx[:, 0] + np.log(np.exp(masked - mx).sum(axis=1))
+    per = lse - logits[np.arange(n), pos]
+    s = np.exp(masked - lse[:, None])
+    s[np.arange(n), pos] -= 1.0
+    g = s / n
+    du = (g @ u + g.T @ u) / tau
+    return per.mean(), per, l2n_backward(du, u, norm), admissible
+
+
+def ntxent(inp, p):
+    labels = inp("pseudo_labels") if p["masked"] else None
+    loss, per, dz, adm = ntxent_loss(inp("z"), p["temperature"], labels)
+    return {"loss": np.array(loss), "per_anchor_loss": per, "d_z": dz, "admissible_negatives": adm}
+
+
+def linear_probe(inp, p):
+    x, y, w, b = inp("features"), inp("labels"), inp("weight"), inp("bias")
+    n = x.shape[0]
+    z = x @ w.T + b
+    mx = z.max(axis=1, keepdims=True)
+    lse = mx[:, 0] + np.log(np.exp(z - mx).sum(axis=1))
+    loss = (lse - z[np.arange(n), y]).mean() + 0.5 * p["l2"] * (w * w).sum()
+    dz = np.exp(z - lse[:, None])
+    dz[np.arange(n), y] -= 1.0
+    dz /= n
+    return {"logits": z, "loss": np.array(loss), "d_weight": dz.T @ x + p["l2"] * w, "d_bias": dz.sum(axis=0)}
+
+
+# ---- clustering -----------------------------------------------------------------------------
+
+def kmeans(inp, p):
+    """Lloyd from the given centroids with scikit-learn's stopping rule (see the manifest)."""
+    x, c = inp("x"), inp("init_centroids").copy()
+    k = p["n_clusters"]
+    tol_abs = p["tol"] * x.var(axis=0).mean()
+    old = None
+    strict = False
+    it = 0
+    for it in range(1, p["max_iter"] + 1):
+        d = ((x[:, None, :] - c[None, :, :]) ** 2).sum(axis=2)
+        labels = d.argmin(axis=1)  # ties -> lowest index
+        counts = np.bincount(labels, minlength=k)
+        assert counts.min() > 0, "empty cluster: this fixture is meant to avoid the relocation rule"
+        new = np.stack([x[labels == j].mean(axis=0) for j in range(k)])
+        shift = ((new - c) ** 2).sum()
+        c = new
+        if old is not None and np.array_equal(labels, old):
+            strict = True
+            break
+        if shift <= tol_abs:
+            break
+        old = labels
+    if not strict:
+        labels = ((x[:, None, :] - c[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+    inertia = ((x - c[labels]) ** 2).sum()
+    return {"centroids": c, "labels": labels, "inertia": np.array(inertia), "iterations": np.array(it)}
+
+
+def pseudo_labels(inp, p):
+    hist, ks = inp("history"), inp("cluster_counts")
+    v = np.zeros(hist.shape[1], dtype=np.int64)
+    for s in range(len(ks)):
+        v = v * ks[s] + hist[s]
+    values, dense, sizes = np.unique(v, return_inverse=True, return_counts=True)
+    return {"tuples": hist.T.copy(), "mixed_radix": v, "dense": dense.reshape(-1),
+            "group_values": values, "group_sizes": sizes}
+
+
+def sampler(inp, p, case_dir, manifest):
+    """Invariants only (the shuffles come from xoshiro256**); returns the RNG-free group order."""
+    labels = inp("pseudo_labels")
+    b, w = p["batch_size"], p["world_size"]
+    sizes = np.bincount(labels)
+    per_rank = sizes // (b * w)  # batches each rank draws from each group
+    expected_groups = []
+    for rnd in range(per_rank.max()):
+        expected_groups += [g for g in range(len(sizes)) if rnd < per_rank[g]]
+    out = {}
+    for epoch in range(p["epochs"]):
+        seen = []
+        for r in range(w):
+            batches = np.load(os.path.join(case_dir, f"batches_epoch{epoch}_rank{r}.npy"))
+            groups = np.load(os.path.join(case_dir, f"groups_epoch{epoch}_rank{r}.npy"))
+            assert batches.shape == (per_rank.sum(), b), (batches.shape, per_rank)
+            for batch, g in zip(batches, groups):
+                assert (labels[batch] == g).all(), f"epoch {epoch} rank {r}: batch {batch} is not pure group {g}"
+            seen.append(batches.reshape(-1))
+            out[f"groups_epoch{epoch}_rank{r}"] = np.array(expected_groups, dtype=np.int64)
+        allidx = np.concatenate(seen)
+        assert len(np.unique(allidx)) == len(allidx), f"epoch {epoch}: batches overlap"
+        kept = np.bincount(labels[allidx], minlength=len(sizes))
+        assert (kept == per_rank * b * w).all(), f"epoch {epoch}: kept {kept}, expected {per_rank * b * w}"
+    return out
+
+
+# ---- the SimCLR step ------------------------------------------------------------------------
+
+LAYERS = {"encoder": ["linear", "bn", "relu", "linear"], "head": ["linear", "bn", "relu", "linear"]}
+
+
+def model_forward(params, x):
+    caches = []
+    h = x
+    for net in ("encoder", "head"):
+        for i, kind in enumerate(LAYERS[net]):
+            pre = f"{net}.{i}."
+            if kind == "linear":
+                caches.append(("linear", pre, h))
+                h = h @ params[pre + "weight"].T + params[pre + "bias"]
+            elif kind == "bn":
+                h, cache, _, _ = bn_forward(h, params[pre + "weight"], params[pre + "bias"], 1e-5)
+                caches.append(("bn", pre, cache))
+            else:
+                caches.append(("relu", pre, h > 0))
+                h = np.where(h > 0, h, 0.0)
+    return h, caches
+
+
+def model_backward(params, caches, dz):
+    grads = {}
+    d = dz
+    for kind, pre, cache in reversed(caches):
+        if kind == "linear":
+            grads[pre + "weight"] = d.T @ cache
+            grads[pre + "bias"] = d.sum(axis=0)
+            d = d @ params[pre + "weight"]
+        elif kind == "bn":
+            d, grads[pre + "weight"], grads[pre + "bias"] = bn_backward(d, cache)
+        else:
+            d = np.where(cache, d, 0.0)
+    return grads
+
+
+def simclr(inp, p, names):
+    params = {n: inp("param." + n) for n in names}
+    va, vb = inp("views_a"), inp("views_b")
+    tau, lr, b1, b2, eps = p["temperature"], 1e-2, 0.9, 0.999, 1e-8
+    m = {n: np.zeros_like(v) for n, v in params.items()}
+    v2 = {n: np.zeros_like(v) for n, v in params.items()}
+    out, losses = {}, []
+    for s in range(va.shape[0]):
+        z, caches = model_forward(params, np.concatenate([va[s], vb[s]]))
+        loss, _, dz, _ = ntxent_loss(z, tau)
+        grads = model_backward(params, caches, dz)
+        t = s + 1
+        for n in names:
+            g = grads[n]
+            m[n] = b1 * m[n] + (1 - b1) * g
+            v2[n] = b2 * v2[n] + (1 - b2) * g * g
+            params[n] = params[n] - (lr / (1 - b1 ** t)) * m[n] / (np.sqrt(v2[n]) / np.sqrt(1 - b2 ** t) + eps)
+        losses.append(loss)
+        if s == 0:
+            out["embedding"] = z
+            out["loss"] = np.array(loss)
+            out.update({"grad." + n: grads[n] for n in names})
+            out.update({"param_after." + n: params[n].copy() for n in names})
+    out["losses_next"] = np.array(losses[1:])
+    return out
+
+
+# ---- driver ---------------------------------------------------------------------------------
+
+COMPONENTS = {"gemm": gemm, "Linear": linear, "ReLU": relu, "BatchNorm1d": batchnorm,
+              "L2Normalize": l2_normalize, "NTXent": ntxent, "LinearProbe": linear_probe,
+              "KMeans": kmeans, "PseudoLabels": pseudo_labels}
+
+
+def process(case_dir):
+    with open(os.path.join(case_dir, "manifest.json")) as f:
+        manifest = json.load(f)
+    p = manifest["params"]
+    inp = lambda name: load(case_dir, manifest, name)
+    comp = manifest["component"]
+    if comp in COMPONENTS:
+        out = COMPONENTS[comp](inp, p)
+    elif comp == "ClusterBatchSampler":
+        out = sampler(inp, p, case_dir, manifest)
+    elif comp == "SimCLR":
+        names = [e["name"][len("param."):] for e in manifest["inputs"] if e["name"].startswith("param.")]
+        out = simclr(inp, p, names)
+    else:
+        raise SystemExit(f"{case_dir}: no numpy recomputation for component {comp!r} — add one")
+    listed = {e["name"]: e for e in manifest["outputs"]}
+    for name, value in out.items():
+        e = listed[name]
+        value = np.asarray(value)
+        assert list(value.shape) == e["shape"], f"{case_dir}/{name}: shape {value.shape} vs manifest {e['shape']}"
+        dtype = np.float64 if e["dtype"].startswith("<f") else np.int64
+        np.save(os.path.join(case_dir, "expected_" + e["file"]), value.astype(dtype))
+    missing = sorted(set(listed) - set(out))
+    print(f"{case_dir}: {len(out)} expected outputs" + (f" (not recomputed: {', '.join(missing)})" if missing else ""))
+
+
+def main(argv):
+    here = os.path.dirname(os.path.abspath(__file__))
+    roots = argv[1:] or [os.path.join(here, "f32"), os.path.join(here, "f64")]
+    for root in roots:
+        for case in sorted(os.listdir(root)):
+            d = os.path.join(root, case)
+            if os.path.isfile(os.path.join(d, "manifest.json")):
+                process(d)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
