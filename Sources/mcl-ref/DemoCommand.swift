@@ -12,11 +12,14 @@ let demoCommand = CommandSpec(
     Every MCL option of `train` applies.
     """,
     options: [
-        .value("seeds", "LIST", "seeds to run, comma-separated", default: "0,1,2"),
+        .value("seeds", "LIST", "seeds to run, comma-separated", default: demoDefaultSeeds.map(String.init).joined(separator: ",")),
         .value("samples", "N", "train samples (the test set has as many)", default: "2048"),
     ] + mclOptions.filter { $0.name != "multi-simclr" },
     run: runDemo
 )
+
+/// The seeds `demo` runs when --seeds is not given.
+let demoDefaultSeeds = [0, 1, 2]
 
 struct SeedResult {
     var seed: UInt64
@@ -26,9 +29,8 @@ struct SeedResult {
 func runDemo(_ args: ParsedArguments) throws -> Int32 {
     var c = try mclConfiguration(args)
     c.multiSimCLR = true
-    guard let seeds = try args.intList("seeds", min: 0), !seeds.isEmpty else {
-        throw CLIError("--seeds: expected at least one seed")
-    }
+    let seeds = try args.intList("seeds", min: 0) ?? demoDefaultSeeds
+    if seeds.isEmpty { throw CLIError("--seeds: expected at least one seed") }
     if args.string("seed") != nil { throw CLIError("--seed: demo takes --seeds LIST") }
     let n = try args.int("samples", default: 2048, min: 2)!
     if n < c.batchSize { throw CLIError("--samples \(n) is fewer than one batch (--batch-size \(c.batchSize))") }

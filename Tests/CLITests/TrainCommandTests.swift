@@ -123,6 +123,12 @@ final class TrainCommandTests: XCTestCase {
     func testDemoJSONCarriesTheThreeMethodsPerSeed() throws {
         let r = try runMCLRef(["demo", "--json", "--seeds", "3,4", "--samples", "256", "--epochs", "2",
                                "--batch-size", "64", "--quiet"])
+        // Without --seeds the demo runs its advertised default seeds.
+        let defaults = try runMCLRef(["demo", "--json", "--samples", "128", "--epochs", "1", "--batch-size", "64",
+                                      "--stages", "2", "--quiet"])
+        XCTAssertEqual(defaults.status, 0, defaults.stderr)
+        XCTAssertEqual(try JSONValue.parse(defaults.stdout)["seeds"]?.arrayValue?.compactMap { $0.stringValue },
+                       ["0", "1", "2"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let json = try JSONValue.parse(r.stdout)
         XCTAssertEqual(json["seeds"]?.arrayValue?.compactMap { $0.stringValue }, ["3", "4"])

@@ -1,0 +1,29 @@
+import XCTest
+import MCLNumerics
+@testable import mcl_ref
+
+/// The defaults `--help` advertises are the values a command uses when the flag is absent.
+/// (`allCommands` lives in main.swift, whose globals are not initialised in a test bundle: use the specs.)
+final class DefaultsTests: XCTestCase {
+    /// For every MCL option with a documented default: the configuration parsed without the flag equals
+    /// the one parsed with `--flag <documented default>`.
+    func testEveryAdvertisedMCLDefaultIsTheBehaviour() throws {
+        let base = try mclConfiguration(try parseCommandLine(["train"], commands: [trainCommand]).1)
+        var checked = 0
+        for option in mclOptions {
+            guard let def = option.defaultValue else { continue }
+            let (_, args) = try parseCommandLine(["train", "--\(option.name)", def], commands: [trainCommand])
+            let explicit = try mclConfiguration(args)
+            XCTAssertEqual(JSONValue.object(explicit.json), JSONValue.object(base.json),
+                           "--\(option.name): help says default \(def), but the default run differs")
+            checked += 1
+        }
+        XCTAssertGreaterThan(checked, 15)
+    }
+
+    func testDemoDefaultSeedsAreTheAdvertisedOnes() throws {
+        let seeds = demoCommand.options.first { $0.name == "seeds" }?.defaultValue
+        XCTAssertEqual(seeds, "0,1,2")
+        XCTAssertEqual(seeds, demoDefaultSeeds.map(String.init).joined(separator: ","))
+    }
+}
