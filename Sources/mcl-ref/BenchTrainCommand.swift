@@ -1,0 +1,69 @@
+import Foundation
+import MCLNumerics
+import MCLReference
+
+/// `mcl-ref bench train`: median time of one SimCLR training step of the MLP encoder + head.
+let benchTrainCommand = CommandSpec(
+    words: ["bench", "train"],
+    summary: "Measure one SimCLR training step (forward, NT-Xent, backward, Adam) of the MLP model.",
+    discussion: """
+    The step `train` repeats: the 2B views go through encoder Linear-BatchNorm-ReLU-Linear and head
+    Linear-BatchNorm-ReLU-Linear, NT-Xent (τ 0.5) gives the loss and dL/dz, the backward pass gives
+    every parameter's gradient and Adam updates the weights. Float32. Views are drawn once, so
+    augmentation and batch gathering are not timed. scripts/bench_train_numpy.py times the same step
+    in numpy (OpenBLAS) with the same method; scripts/bench_train.sh runs both.
+    """,
+    options: [
+        .value("batch-size", "B", "samples per step (2B views)", default: "256"),
+        .value("input-width", "D", "input width", default: "32"),
+        .value("hidden", "H", "encoder hidden width", default: "128"),
+        .value("rep-width", "R", "representation width", default: "16"),
+        .value("head-hidden", "P", "projection head hidden width", default: "64"),
+        .value("embedding", "E", "embedding width", default: "32"),
+        .value("repeats", "R", "timed samples (the median is reported)", default: "11"),
+        .flag("json", "print exactly one JSON object on stdout"),
+    ],
+    run: runBenchTrain
+)
+
+func runBenchTrain(_ args: ParsedArguments) throws -> Int32 {
+    let b = try args.int("batch-size", default: 256, min: 2)!
+    let d = try args.int("input-width", default: 32, min: 1)!
+    let h = try args.int("hidden", default: 128, min: 1)!
+    let r = try args.int("rep-width", default: 16, min: 1)!
+    let p = try args.int("head-hidden", default: 64, min: 1)!
+    let e = try args.int("embedding", default: 32, min: 1)!
+    let repeats = try args.int("repeats", default: 11, min: 1)!
+    var rng = RNG(seed: try args.uint64("seed", default: 0))
+    var model = ContrastiveModel<Float>(
+        encoder: .mlpEncoder(inputWidth: d, hiddenWidths: [h], outputWidth: r, rng: &rng),
+        head: .projectionHead(inputWidth: r, hiddenWidth: p, outputWidth: e, rng: &rng))
+    let views: Matrix<Float> = rng.normalMatrix(2 * b, d)
+    let loss = NTXent<Float>(temperature: 0.5)
+    var optimizer = Optimizer<Float>(.adam, lr: 1e-3, weightDecay: 0)
+    var lastLoss: Float = 0
+    let seconds = medianSeconds(repeats: repeats) {
+        let (_, z, cache) = model.forward(views, mode: .train)
+        let out = loss(z)
+        let (_, grads) = model.backward(out.dEmbeddings, cache)
+        var params = model.namedParameters()
+        optimizer.step(&params, gradients: model.namedGradients(grads))
+        try! model.setParameters(params)
+        lastLoss = out.loss
+    }
+    guard lastLoss.isFinite else { throw CLIError("bench train: the loss diverged (\(lastLoss))", exitCode: 1) }
+    let samplesPerSecond = Double(b) / seconds
+    if args.has("json") {
+        print(JSONValue.object([("train_step", .object([
+            ("batch_size", .number(Double(b))), ("input_width", .number(Double(d))), ("hidden", .number(Double(h))),
+            ("rep_width", .number(Double(r))), ("head_hidden", .number(Double(p))), ("embedding", .number(Double(e))),
+            ("threads", .number(Double(Parallel.maxThreads))),
+            ("ms_per_step", .number((seconds * 1e5).rounded() / 100)),
+            ("samples_per_second", .number(samplesPerSecond.rounded())),
+        ]))]).serialized())
+    } else {
+        print(String(format: "SimCLR step B=%d D=%d [%d]→%d head [%d]→%d, %d threads: %.3f ms/step, %.0f samples/s",
+                     b, d, h, r, p, e, Parallel.maxThreads, seconds * 1e3, samplesPerSecond))
+    }
+    return 0
+}

@@ -1,0 +1,28 @@
+import Foundation
+import XCTest
+import MCLNumerics
+
+/// The bench commands' --json contract (their timings are benchmarks: nothing here checks a speed).
+final class BenchCommandTests: XCTestCase {
+    func testMatmulJSONHasOneRowPerShapeAndKernel() throws {
+        let r = try runMCLRef(["bench", "matmul", "--sizes", "8", "--shape", "3x5x7", "--repeats", "1",
+                               "--reference", "--threads", "2", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rows = try XCTUnwrap(JSONValue.parse(r.stdout)["matmul"]?.arrayValue)
+        XCTAssertEqual(rows.map { [$0["kernel"]?.stringValue ?? "", "\($0["m"]?.intValue ?? 0)x\($0["n"]?.intValue ?? 0)x\($0["k"]?.intValue ?? 0)"] },
+                       [["fast", "8x8x8"], ["reference", "8x8x8"], ["fast", "3x5x7"], ["reference", "3x5x7"]])
+        XCTAssert(rows.allSatisfy { ($0["gflops"]?.doubleValue ?? 0) > 0 && $0["threads"]?.intValue == 2 })
+        XCTAssertEqual(try runMCLRef(["bench", "matmul", "--shape", "3x5"]).status, 2)
+    }
+
+    func testTrainStepJSON() throws {
+        let r = try runMCLRef(["bench", "train", "--batch-size", "16", "--hidden", "8", "--repeats", "1", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let step = try XCTUnwrap(JSONValue.parse(r.stdout)["train_step"])
+        XCTAssertEqual(step["batch_size"]?.intValue, 16)
+        XCTAssertEqual(step["hidden"]?.intValue, 8)
+        XCTAssert((step["ms_per_step"]?.doubleValue ?? 0) > 0)
+        XCTAssert((step["samples_per_second"]?.doubleValue ?? 0) > 0)
+        XCTAssertEqual(try runMCLRef(["bench", "train", "--batch-size", "1"]).status, 2)
+    }
+}
