@@ -6,7 +6,7 @@ let allCommands: [CommandSpec] = [
     demoCommand,
     trainCommand,
     benchMatmulCommand,
-    benchTrainCommand,
+    benchMLPCommand,
     fixturesCommand,
     checkCommand,
     showCommand,

@@ -16,13 +16,13 @@ final class BenchCommandTests: XCTestCase {
     }
 
     func testTrainStepJSON() throws {
-        let r = try runMCLRef(["bench", "train", "--batch-size", "16", "--hidden", "8", "--repeats", "1", "--json"])
+        let r = try runMCLRef(["bench", "mlp", "--batch-size", "16", "--hidden", "8", "--repeats", "1", "--json"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let step = try XCTUnwrap(JSONValue.parse(r.stdout)["train_step"])
         XCTAssertEqual(step["batch_size"]?.intValue, 16)
         XCTAssertEqual(step["hidden"]?.intValue, 8)
         XCTAssert((step["ms_per_step"]?.doubleValue ?? 0) > 0)
         XCTAssert((step["samples_per_second"]?.doubleValue ?? 0) > 0)
-        XCTAssertEqual(try runMCLRef(["bench", "train", "--batch-size", "1"]).status, 2)
+        XCTAssertEqual(try runMCLRef(["bench", "mlp", "--batch-size", "1"]).status, 2)
     }
 }

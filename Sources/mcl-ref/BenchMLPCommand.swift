@@ -2,16 +2,16 @@ import Foundation
 import MCLNumerics
 import MCLReference
 
-/// `mcl-ref bench train`: median time of one SimCLR training step of the MLP encoder + head.
-let benchTrainCommand = CommandSpec(
-    words: ["bench", "train"],
+/// `mcl-ref bench mlp`: median time of one SimCLR training step of the MLP encoder + head.
+let benchMLPCommand = CommandSpec(
+    words: ["bench", "mlp"],
     summary: "Measure one SimCLR training step (forward, NT-Xent, backward, Adam) of the MLP model.",
     discussion: """
     The step `train` repeats: the 2B views go through encoder Linear-BatchNorm-ReLU-Linear and head
     Linear-BatchNorm-ReLU-Linear, NT-Xent (τ 0.5) gives the loss and dL/dz, the backward pass gives
     every parameter's gradient and Adam updates the weights. Float32. Views are drawn once, so
-    augmentation and batch gathering are not timed. scripts/bench_train_numpy.py times the same step
-    in numpy (OpenBLAS) with the same method; scripts/bench_train.sh runs both.
+    augmentation and batch gathering are not timed. scripts/bench_mlp_numpy.py times the same step
+    in numpy (OpenBLAS) with the same method; scripts/bench_mlp.sh runs both.
     """,
     options: [
         .value("batch-size", "B", "samples per step (2B views)", default: "256"),
@@ -23,10 +23,10 @@ let benchTrainCommand = CommandSpec(
         .value("repeats", "R", "timed samples (the median is reported)", default: "11"),
         .flag("json", "print exactly one JSON object on stdout"),
     ],
-    run: runBenchTrain
+    run: runBenchMLP
 )
 
-func runBenchTrain(_ args: ParsedArguments) throws -> Int32 {
+func runBenchMLP(_ args: ParsedArguments) throws -> Int32 {
     let b = try args.int("batch-size", default: 256, min: 2)!
     let d = try args.int("input-width", default: 32, min: 1)!
     let h = try args.int("hidden", default: 128, min: 1)!
@@ -51,7 +51,7 @@ func runBenchTrain(_ args: ParsedArguments) throws -> Int32 {
         try! model.setParameters(params)
         lastLoss = out.loss
     }
-    guard lastLoss.isFinite else { throw CLIError("bench train: the loss diverged (\(lastLoss))", exitCode: 1) }
+    guard lastLoss.isFinite else { throw CLIError("bench mlp: the loss diverged (\(lastLoss))", exitCode: 1) }
     let samplesPerSecond = Double(b) / seconds
     if args.has("json") {
         print(JSONValue.object([("train_step", .object([

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Median time of one SimCLR training step in numpy (OpenBLAS), the same step `mcl-ref bench train` times.
+"""Median time of one SimCLR training step in numpy (OpenBLAS), the same step `mcl-ref bench mlp` times.
 
 The model and step are Examples/numpy_backend.py's (encoder Linear-BN-ReLU-Linear, head
 Linear-BN-ReLU-Linear, NT-Xent, backward, Adam) — the implementation `mcl-ref check` verifies
@@ -7,7 +7,7 @@ against the fixtures — run in float32 on 2B random views. Timing method identi
 one warm-up call that calibrates a batch so each sample lasts >= 2 ms, then the median of
 `--repeats` samples. A benchmark, not a test.
 
-    python3 scripts/bench_train_numpy.py --batch-size 256 --threads 1 --json
+    python3 scripts/bench_mlp_numpy.py --batch-size 256 --threads 1 --json
 """
 import argparse
 import importlib.util
