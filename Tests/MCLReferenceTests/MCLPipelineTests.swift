@@ -123,6 +123,34 @@ final class MCLPipelineTests: XCTestCase {
         XCTAssertNotEqual(other.stages[0].trainRepresentations, runs[0].stages[0].trainRepresentations)
     }
 
+    /// The same at the demo's shapes in Float32, where the GEMMs are large enough to be split over
+    /// workers (512 views × 32 → 128 is 4 MFLOP, the 512×512 NT-Xent logits 16 MFLOP; the pool uses
+    /// a worker per ≥ 1 MFLOP), so the parallel paths really run with 2 and 3 threads.
+    func testSameBitsForAnyThreadCountAtParallelSizes() throws {
+        let all = EasyHardVectors.make(count: 1536, seed: 21, as: Float.self)
+        let train = all.subset(Array(0..<1024)), test = all.subset(Array(1024..<1536))
+        var c = MCLConfiguration()
+        c.stages = 2
+        c.epochs = 1
+        c.kmeansRestarts = 1
+        c.seed = 21
+        let saved = Parallel.maxThreads
+        defer { Parallel.maxThreads = saved }
+        var runs: [MCLRun<Float>] = []
+        for threads in [1, 2, 3] {
+            Parallel.maxThreads = threads
+            runs.append(try MultistageContrastiveLearning<Float>(configuration: c).run(train: train, test: test))
+        }
+        for (t, r) in zip([2, 3], runs.dropFirst()) {
+            for j in 0..<c.stages {
+                XCTAssertEqual(r.stages[j].trainRepresentations, runs[0].stages[j].trainRepresentations, "stage \(j), \(t) threads")
+                XCTAssertEqual(r.stages[j].clustering.labels, runs[0].stages[j].clustering.labels, "stage \(j), \(t) threads")
+                XCTAssertEqual(r.report.stages[j].loss, runs[0].report.stages[j].loss, "stage \(j), \(t) threads")
+                XCTAssertEqual(r.stages[j].model.stateDict().map { $0.value }, runs[0].stages[j].model.stateDict().map { $0.value })
+            }
+        }
+    }
+
     /// Multi-SimCLR member j uses stage j's seeds without pseudo labels; with one cluster every
     /// pseudo label is the same, so MCL's stages *are* the Multi-SimCLR members.
     func testOneClusterMakesMCLEqualMultiSimCLR() throws {
