@@ -109,6 +109,9 @@ func validate(_ train: LabeledData<Float>, _ c: MCLConfiguration, source: String
     if train.count < c.clusters {
         throw CLIError("\(source): \(train.count) training samples are fewer than --clusters \(c.clusters)")
     }
+    if train.count < c.knnK {
+        throw CLIError("\(source): \(train.count) training samples are fewer than the neighbours of --knn \(c.knnK)")
+    }
 }
 
 /// Prints training events on stderr.

@@ -157,6 +157,7 @@ final class TrainBadInputTests: XCTestCase {
         // --test-fraction 0.5 leaves 20 training samples.
         try assertBadInput(["--batch-size", "32"], mentions: [x, "20 training samples are fewer than one batch (--batch-size 32)"])
         try assertBadInput(["--clusters", "25"], mentions: [x, "20 training samples are fewer than --clusters 25"])
+        try assertBadInput(["--knn", "21"], mentions: [x, "20 training samples are fewer than the neighbours of --knn 21"])
         try assertBadInput(["--test-fraction", "0.99"], mentions: [x, "1 training samples are fewer than one batch"])
         let narrow = scratch + "/narrow.npy"
         try NPY.write(floats: Array(goodX.prefix(n * 2)), shape: [n, 2], to: narrow)
