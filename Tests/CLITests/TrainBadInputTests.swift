@@ -188,6 +188,13 @@ final class TrainBadInputTests: XCTestCase {
             (["--sampler", "random"], ["--sampler: unknown value 'random'", "mask", "cluster-batch"]),
             (["--optimizer", "lion"], ["--optimizer: unknown value 'lion'"]),
             (["--batch-norm", "maybe"], ["--batch-norm: unknown value 'maybe'"]),
+            (["--weight-decay", "-1"], ["--weight-decay: must be ≥ 0"]),
+            (["--noise", "-0.1"], ["--noise: must be ≥ 0"]),
+            (["--feature-dropout", "1"], ["--feature-dropout: must be in [0, 1)"]),
+            (["--hidden", "16,0"], ["--hidden: every value must be at least 1, got 0"]),
+            (["--rep-width", "0"], ["--rep-width: must be at least 1, got 0"]),
+            (["--kmeans-restarts", "0"], ["--kmeans-restarts: must be at least 1, got 0"]),
+            (["--knn", "0"], ["--knn: must be at least 1, got 0"]),
             (["--bogus", "1"], ["unknown option '--bogus'"]),
         ]
         for (arguments, mentions) in cases { try assertBadInput(arguments, data: false, mentions: mentions) }

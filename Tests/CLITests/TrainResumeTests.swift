@@ -98,6 +98,7 @@ final class TrainResumeTests: XCTestCase {
         let again = try runMCLRef(["train", "--resume", killed, "--json"])
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssertFalse(again.stderr.contains(" done in "), again.stderr)
+        XCTAssertEqual(try JSONValue.parse(again.stdout)["per_stage"]?.arrayValue?.count, 3, "--json: one JSON object")
         XCTAssertEqual(FileManager.default.contents(atPath: full + "/integrated_representations.npy"),
                        FileManager.default.contents(atPath: killed + "/integrated_representations.npy"))
     }
