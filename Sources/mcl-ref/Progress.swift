@@ -28,6 +28,15 @@ final class ProgressPrinter {
         }
     }
 
+    /// A warning: printed even with `--quiet`, as a line that stays.
+    func warn(_ text: String) {
+        if isTerminal && lastLength > 0 {
+            FileHandle.standardError.write(("\r" + String(repeating: " ", count: lastLength) + "\r").data(using: .utf8)!)
+            lastLength = 0
+        }
+        FileHandle.standardError.write((text + "\n").data(using: .utf8)!)
+    }
+
     /// A line that stays (e.g. "stage 1 done in 3.2 s").
     func log(_ text: String) {
         guard !quiet else { return }

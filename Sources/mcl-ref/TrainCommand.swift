@@ -58,6 +58,10 @@ let builtInDatasets = ["easy-hard"]
 func loadTrainTest(_ args: ParsedArguments, seed: UInt64) throws -> (LabeledData<Float>, LabeledData<Float>, String) {
     let dataPath = args.string("data"), dataset = args.string("dataset")
     if dataPath != nil && dataset != nil { throw CLIError("--dataset and --data are mutually exclusive") }
+    let fraction = try args.double("test-fraction", default: 0.5) { $0 > 0 && $0 < 1 ? nil : "must be in (0, 1)" }!
+    if dataPath == nil && args.string("test-fraction") != nil {
+        throw CLIError("--test-fraction applies to --data only (a built-in data set has its own test set)")
+    }
     if let dataPath {
         guard let labelsPath = args.string("labels") else { throw CLIError("--data needs --labels Y.npy") }
         let names = args.string("feature-names").map { $0.split(separator: ",").map(String.init) }
@@ -78,7 +82,6 @@ func loadTrainTest(_ args: ParsedArguments, seed: UInt64) throws -> (LabeledData
             if !args.has("no-standardize") { standardizeInputs(&all, &test) }
             return (all, test, dataPath)
         }
-        let fraction = try args.double("test-fraction", default: 0.5) { $0 > 0 && $0 < 1 ? nil : "must be in (0, 1)" }!
         guard all.count >= 2 else { throw CLIError("\(dataPath): need at least 2 samples to split, got \(all.count)") }
         var (train, test) = all.split(testFraction: fraction, seed: seed)
         if !args.has("no-standardize") { standardizeInputs(&train, &test) }
@@ -106,6 +109,9 @@ func validate(_ train: LabeledData<Float>, _ c: MCLConfiguration, source: String
     if train.count < c.clusters {
         throw CLIError("\(source): \(train.count) training samples are fewer than --clusters \(c.clusters)")
     }
+    if train.count < c.knnK {
+        throw CLIError("\(source): \(train.count) training samples are fewer than the neighbours of --knn \(c.knnK)")
+    }
 }
 
 /// Prints training events on stderr.
@@ -115,7 +121,7 @@ func progressHandler(_ printer: ProgressPrinter) -> (TrainingEvent) -> Void {
         case let .epoch(stage, epoch, epochs, loss, rate):
             printer.update(String(format: "%@  epoch %d/%d  loss %.4f  %.0f samples/s", stage, epoch, epochs, loss, rate))
         case let .note(text):
-            printer.log("note: " + text)
+            if text.hasPrefix("warning: ") { printer.warn(text) } else { printer.log("note: " + text) }
         case let .stageFinished(r):
             printer.log(String(format: "stage %d done in %.1f s  loss %.4f  groups %d", r.stage, r.seconds, r.loss, r.groups))
         }
@@ -156,12 +162,15 @@ let trainCommand = CommandSpec(
         .value("test-labels", "Y.npy", "labels of --test-data"),
         .flag("no-standardize", "do not standardise user data"),
         .value("encoder", "NAME", "encoder architecture: mlp", default: "mlp"),
-        .value("out", "DIR", "write representations, clusters, pseudo labels, weights and report.json"),
+        .value("out", "DIR", "write representations, clusters, pseudo labels, weights and report.json; a checkpoint after every stage"),
+        .value("resume", "DIR", "continue the run in DIR (a 'train --out DIR' that was stopped) from its last complete stage"),
     ] + mclOptions,
     run: runTrain
 )
 
-func runTrain(_ args: ParsedArguments) throws -> Int32 {
+func runTrain(_ given: ParsedArguments) throws -> Int32 {
+    let resume = try prepareResume(given)
+    let args = resume?.arguments ?? given
     let c = try mclConfiguration(args)
     _ = try args.choice("encoder", ["mlp"], default: "mlp")
     let out = args.string("out")
@@ -170,16 +179,27 @@ func runTrain(_ args: ParsedArguments) throws -> Int32 {
         if FileManager.default.fileExists(atPath: out, isDirectory: &isDir), !isDir.boolValue {
             throw CLIError("--out: '\(out)' exists and is not a directory")
         }
+        if resume == nil { try refuseExistingRun(in: out) }
     }
     let (train, test, source) = try loadTrainTest(args, seed: c.seed)
     try validate(train, c, source: source)
+    let completed = try resume?.loadStages(c, train: train, test: test) ?? []
+    var checkpoint = try resume?.checkpoint
+        ?? out.map { try startCheckpoint(in: $0, arguments: args, configuration: c, train: train, test: test) }
     let printer = ProgressPrinter(quiet: args.has("quiet"))
     printer.log("mcl-ref train: \(source), \(train.count) train / \(test.count) test samples, "
         + "features \(train.featureNames.joined(separator: ", ")), seed \(c.seed), threads \(Parallel.maxThreads)")
-    if let out { try AtomicFile.prepareOutputDirectory(out) }
+    if let resume {
+        printer.log("resuming \(resume.directory): \(completed.count) of \(c.stages) stages complete")
+    }
     let run = try MultistageContrastiveLearning<Float>(configuration: c).run(
-        train: train, test: test, progress: progressHandler(printer),
-        stageCompleted: { stage in if let out { try writeStage(stage, to: out) } })
+        train: train, test: test, progress: progressHandler(printer), resuming: completed,
+        stageCompleted: { stage in
+            guard let out else { return }
+            try writeStage(stage, to: out)
+            checkpoint!.record(stage)  // checkpoint.json last: the commit point of the stage
+            try checkpoint!.write(directory: out)
+        })
     if let out {
         try NPY.write(run.integratedTrain, to: "\(out)/integrated_representations.npy")
         try NPY.write(run.integratedTest, to: "\(out)/integrated_test_representations.npy")

@@ -116,7 +116,13 @@ public struct FixtureManifest: Equatable, Sendable {
         component = try string("component", in: json, "")
         description = json["description"]?.stringValue ?? ""
         precision = json["precision"]?.stringValue ?? ""
-        seed = UInt64(json["seed"]?.doubleValue ?? 0)
+        // A seed is a record of how the case was generated; an out-of-range value must be an error,
+        // not a trap in the UInt64 conversion.
+        let seedValue = json["seed"]?.doubleValue ?? 0
+        guard seedValue >= 0, seedValue < 18_446_744_073_709_551_616.0, seedValue.rounded() == seedValue else {
+            throw fail("'seed' must be a non-negative integer below 2^64, got \(seedValue)")
+        }
+        seed = UInt64(seedValue)
         params = json["params"]?.objectValue ?? []
         func entries(_ key: String, outputs: Bool) throws -> [FixtureTensorEntry] {
             guard let list = json[key]?.arrayValue else { throw fail("missing or non-list '\(key)'") }

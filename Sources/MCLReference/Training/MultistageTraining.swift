@@ -47,10 +47,13 @@ public struct MultistageContrastiveLearning<T: MCLFloat> {
 
     /// Runs stages 0..<N on `train`, evaluating every stage (alone and integrated) on `test`.
     /// `stageCompleted` is called after each stage (e.g. to write its files) before the next starts.
+    /// `completed` resumes a run: stages 0..<completed.count are taken as given (e.g. loaded by
+    /// `MCLCheckpoint.loadStage`) and training starts at stage completed.count (see Checkpoint.swift).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func run(train: LabeledData<T>, test: LabeledData<T>,
                     progress: (TrainingEvent) -> Void = { _ in },
+                    resuming completed: [StageArtifacts<T>] = [],
                     stageCompleted: (StageArtifacts<T>) throws -> Void = { _ in }) throws -> MCLRun<T> {
         let c = configuration
         let trainer = StageTrainer<T>(configuration: c)
@@ -59,8 +62,12 @@ public struct MultistageContrastiveLearning<T: MCLFloat> {
             result.report.rawInput = try evaluateRepresentations(
                 train: train.x, trainLabels: train.labels, test: test.x, testLabels: test.labels, knnK: c.knnK)
         }
-        var history: [[Int]] = []
-        for j in 0..<c.stages {
+        precondition(completed.count <= c.stages && completed.indices.allSatisfy { completed[$0].stage == $0 },
+                     "run: resumed stages must be 0..<n with n ≤ \(c.stages)")
+        result.stages = completed
+        result.report.stages = completed.map { $0.report }
+        var history: [[Int]] = completed.map { $0.clustering.labels }
+        for j in completed.count..<c.stages {
             let start = DispatchTime.now().uptimeNanoseconds
             var labels: [Int]? = nil
             var groups = 1, untrained = 0
@@ -68,8 +75,8 @@ public struct MultistageContrastiveLearning<T: MCLFloat> {
                 let (p, budget) = try pseudoLabels(history: history, sampleCount: train.count)
                 labels = p.labels
                 groups = p.groupCount
-                if !budget.satisfiesEquation4 {
-                    progress(.note("stage \(j): Eq. 4 violated: K^N = \(budget.possibleGroups) possible groups > M/b = "
+                if !budget.satisfiesEquation4 && !(c.sampler == .clusterBatch && budget.noGroupCanFormBatch) {
+                    progress(.note("warning: stage \(j): Eq. 4 violated: K^N = \(budget.possibleGroups) possible groups > M/b = "
                         + String(format: "%.1f", budget.bound) + "; \(budget.samplesInGroupsSmallerThanBatch) of "
                         + "\(train.count) samples are in \(budget.groupsSmallerThanBatch) groups smaller than a batch"
                         + (c.sampler == .clusterBatch ? " and cannot be trained" : " (they keep few negatives under mask)")))
