@@ -8,6 +8,7 @@ let allCommands: [CommandSpec] = [
     benchMatmulCommand,
     fixturesCommand,
     checkCommand,
+    traceCommand,
     showCommand,
 ]
 
