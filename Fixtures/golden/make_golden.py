@@ -94,6 +94,67 @@ def l2_normalize(inp, p):
     return {"y": y, "d_x": l2n_backward(dy, y, norm)}
 
 
+# ---- image layers (NCHW), written as direct window loops, not im2col ------------------------
+
+def windows(h, w, k, s):
+    """(oy, ox, row slice, column slice) of every k×k window at stride s (floor mode)."""
+    for oy in range((h - k) // s + 1):
+        for ox in range((w - k) // s + 1):
+            yield oy, ox, slice(oy * s, oy * s + k), slice(ox * s, ox * s + k)
+
+
+def conv2d(inp, p):
+    x, wt, bias, dy = inp("x"), inp("weight"), inp("bias"), inp("d_out")
+    k, s, pad = p["kernel_size"], p["stride"], p["padding"]
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    B, _, H, W = xp.shape
+    y = np.zeros(p["output_shape"])
+    dxp, dw = np.zeros_like(xp), np.zeros_like(wt)
+    for oy, ox, rs, cs in windows(H, W, k, s):
+        patch = xp[:, :, rs, cs]                                   # B, C, k, k
+        y[:, :, oy, ox] = np.einsum("bcuv,ocuv->bo", patch, wt) + bias
+        g = dy[:, :, oy, ox]                                        # B, O
+        dw += np.einsum("bo,bcuv->ocuv", g, patch)
+        dxp[:, :, rs, cs] += np.einsum("bo,ocuv->bcuv", g, wt)
+    dx = dxp[:, :, pad:pad + x.shape[2], pad:pad + x.shape[3]]
+    return {"y": y, "d_x": dx, "d_weight": dw, "d_bias": dy.sum(axis=(0, 2, 3))}
+
+
+def batchnorm2d(inp, p):
+    """BatchNorm2d = BatchNorm1d over the (B·H·W) × C matrix of channel values."""
+    x, dy = inp("x"), inp("d_out")
+    B, C, H, W = x.shape
+    flat = lambda t: t.transpose(0, 2, 3, 1).reshape(-1, C)
+    unflat = lambda t: t.reshape(B, H, W, C).transpose(0, 3, 1, 2)
+    y, cache, mu, var = bn_forward(flat(x), inp("weight"), inp("bias"), p["eps"])
+    m, n = p["momentum"], B * H * W
+    dx, dg, db = bn_backward(flat(dy), cache)
+    return {"y": unflat(y),
+            "running_mean_out": (1 - m) * inp("running_mean") + m * mu,
+            "running_var_out": (1 - m) * inp("running_var") + m * var * n / (n - 1),
+            "d_x": unflat(dx), "d_weight": dg, "d_bias": db}
+
+
+def pool2d(inp, p, kind):
+    x, dy = inp("x"), inp("d_out")
+    k, s = p["kernel_size"], p["stride"]
+    B, C, H, W = x.shape
+    y, dx = np.zeros(p["output_shape"]), np.zeros_like(x)
+    for oy, ox, rs, cs in windows(H, W, k, s):
+        win = x[:, :, rs, cs].reshape(B, C, k * k)
+        g = dy[:, :, oy, ox]
+        if kind == "max":
+            arg = win.argmax(axis=2)                                # first maximum in row-major window order
+            y[:, :, oy, ox] = win.max(axis=2)
+            for b in range(B):
+                for c in range(C):
+                    dx[b, c, oy * s + arg[b, c] // k, ox * s + arg[b, c] % k] += g[b, c]
+        else:
+            y[:, :, oy, ox] = win.mean(axis=2)
+            dx[:, :, rs, cs] += (g / (k * k))[:, :, None, None]
+    return {"y": y, "d_x": dx}
+
+
 # ---- losses ---------------------------------------------------------------------------------
 
 def ntxent_loss(z, tau, labels=None):
@@ -275,7 +336,8 @@ def simclr(inp, p, names):
 
 COMPONENTS = {"gemm": gemm, "Linear": linear, "ReLU": relu, "BatchNorm1d": batchnorm,
               "L2Normalize": l2_normalize, "NTXent": ntxent, "LinearProbe": linear_probe,
-              "KMeans": kmeans, "PseudoLabels": pseudo_labels}
+              "KMeans": kmeans, "PseudoLabels": pseudo_labels, "Conv2d": conv2d, "BatchNorm2d": batchnorm2d,
+              "MaxPool2d": lambda inp, p: pool2d(inp, p, "max"), "AvgPool2d": lambda inp, p: pool2d(inp, p, "avg")}
 
 
 def process(case_dir):

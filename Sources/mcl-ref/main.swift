@@ -9,6 +9,7 @@ let allCommands: [CommandSpec] = [
     benchMLPCommand,
     fixturesCommand,
     checkCommand,
+    traceCommand,
     showCommand,
 ]
 

@@ -72,7 +72,8 @@ final class FixturesCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         for name in ["gemm_nn", "gemm_tt", "linear", "relu", "batchnorm1d_train", "l2_normalize", "ntxent_masked_t0.1",
                      "ntxent_plain_saturated_t0.1", "kmeans_lloyd", "pseudo_labels_3stage", "cluster_batch_sampler",
-                     "linear_probe", "simclr_step"] {
+                     "linear_probe", "simclr_step", "conv2d_s1_p1", "conv2d_s2_p1", "conv2d_s2_p0", "batchnorm2d_train",
+                     "maxpool2d_k2_s2", "maxpool2d_k3_s2", "avgpool2d_k2_s2", "avgpool2d_k3_s2"] {
             XCTAssert(r.stdout.contains(name + " "), "missing \(name) in:\n\(r.stdout)")
         }
     }

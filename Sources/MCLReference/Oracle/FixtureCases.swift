@@ -34,6 +34,7 @@ extension FixtureCase {
                 $0.pick(FixtureCases.l2Normalize(Float.self), FixtureCases.l2Normalize(Double.self))
             },
         ]
+        cases += FixtureCases.imageCases
         for masked in [false, true] {
             for tau in [0.1, 0.5] {
                 let name = "ntxent_\(masked ? "masked" : "plain")_t\(tau)"

@@ -34,8 +34,13 @@ public struct MCLRun<T: MCLFloat>: Sendable {
 /// stage and reported. The final representation concatenates all stages (Eq. 5).
 public struct MultistageContrastiveLearning<T: MCLFloat> {
     public var configuration: MCLConfiguration
+    /// Passed to every stage's trainer (not to the Multi-SimCLR members); see TrainingObserver.swift.
+    public var observer: TrainingObserver<T>?
 
-    public init(configuration: MCLConfiguration) { self.configuration = configuration }
+    public init(configuration: MCLConfiguration, observer: TrainingObserver<T>? = nil) {
+        self.configuration = configuration
+        self.observer = observer
+    }
 
     /// Pseudo labels of stage j from the cluster assignments of stages 0..<j (Eq. 2), and the Eq. 4
     /// budget they imply for batches of b. Stage 0 has one group.
@@ -56,7 +61,7 @@ public struct MultistageContrastiveLearning<T: MCLFloat> {
                     resuming completed: [StageArtifacts<T>] = [],
                     stageCompleted: (StageArtifacts<T>) throws -> Void = { _ in }) throws -> MCLRun<T> {
         let c = configuration
-        let trainer = StageTrainer<T>(configuration: c)
+        let trainer = StageTrainer<T>(configuration: c, observer: observer)
         var result = MCLRun<T>(report: MCLReport(features: train.featureNames, configuration: c.json), stages: [])
         if c.probeRawInput {
             result.report.rawInput = try evaluateRepresentations(

@@ -23,8 +23,13 @@ public enum TrainingEvent: Sendable {
 /// `cluster-batch` every batch is drawn from one pseudo-label group, so the *plain* loss is Eq. 3.
 public struct StageTrainer<T: MCLFloat> {
     public var configuration: MCLConfiguration
+    /// Sees every stage start and step (TrainingObserver.swift); nil: nothing is recorded.
+    public var observer: TrainingObserver<T>?
 
-    public init(configuration: MCLConfiguration) { self.configuration = configuration }
+    public init(configuration: MCLConfiguration, observer: TrainingObserver<T>? = nil) {
+        self.configuration = configuration
+        self.observer = observer
+    }
 
     /// A fresh model for stage stream `stream`, and the RNG left for sampling and augmentation.
     @_specialize(where T == Float)
@@ -70,6 +75,8 @@ public struct StageTrainer<T: MCLFloat> {
         let schedule = CosineSchedule(baseLR: c.learningRate, totalSteps: totalSteps,
                                       warmupSteps: Int((c.warmupFraction * Double(totalSteps)).rounded()),
                                       finalLR: c.cosineSchedule ? 0 : c.learningRate)
+        try observer?(.stageStarted(StageStartRecord(name: name, stream: stream, model: model, pseudoLabels: pseudoLabels,
+                                                     maskedLoss: useMask, batchesPerEpoch: batchesPerEpoch, totalSteps: totalSteps)))
         var step = 0
         var lastLoss = Double.nan
         var lastFinite: Double?
@@ -104,6 +111,12 @@ public struct StageTrainer<T: MCLFloat> {
                         + "\(String(format: "%.3g", optimizer.lr))); lower the learning rate (--lr)")
                 }
                 try model.setParameters(params)
+                if let observer {
+                    try observer(.step(TrainingStepRecord(name: name, epoch: epoch, step: step, batch: batch, views: views,
+                                                          maskLabels: useMask ? batch.map { groups[$0] } : nil, loss: out.loss,
+                                                          learningRate: optimizer.lr, gradients: named, model: model,
+                                                          optimizer: optimizer)))
+                }
                 sum += value
                 count += 1
                 samples += batch.count

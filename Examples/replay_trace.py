@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""Replays the steps recorded by `mcl-ref trace` in numpy (float64) and checks them.
+
+For every recorded step (or the one chosen with --stage/--step) it loads the model and optimiser
+state *before* the step and the traced views, recomputes the NT-Xent loss and every gradient,
+applies the optimiser with the step's learning rate, and compares with the traced loss.npy,
+grad/*.npy and state_after/*.npy. One line per tensor, like `mcl-ref check`; exit 0 when every
+tensor is within tolerance, 1 otherwise.
+
+    mcl-ref trace --samples 256 --epochs 2 --batch-size 32 --stages 2 --out /tmp/trace
+    python3 Examples/replay_trace.py /tmp/trace                 # exit 0
+    python3 Examples/replay_trace.py /tmp/trace --broken        # positive left out of the denominator: exit 1
+
+Tolerances (|numpy − traced| ≤ atol + rtol·|traced|; the trace is mcl-ref in float32, numpy is
+float64, so the differences are mcl-ref's float32 rounding):
+  loss            atol 1e-5, rtol 1e-5      NT-Xent of O(1) logits
+  gradients       atol 1e-4·max|g|, rtol 1e-3   backprop through NT-Xent, L2-normalise and two
+                                            BatchNorms, whose backward cancels (as the simclr_step fixture)
+  state_after     atol 2e-5, rtol 1e-5      parameters after one optimiser step and BatchNorm buffers;
+                                            Adam moves each element by ≈ lr whatever the error of g
+  pre-BN biases   grad atol 1e-4·max|g|; after Adam atol 2.5·lr: a Linear bias that reaches a
+                  BatchNorm through affine layers only has gradient 0 analytically, so both sides
+                  hold rounding noise, which Adam normalises to a move of up to lr in either direction
+                  (see Fixtures/README.md, "Gradients that are analytically zero")
+
+usage: replay_trace.py TRACE_DIR [--stage J] [--step S] [--broken]
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+BROKEN = False
+EPS_BN, MOMENTUM_BN = 1e-5, 0.1
+
+
+def load_named(folder):
+    return {f[:-4]: np.load(os.path.join(folder, f)).astype(np.float64) for f in os.listdir(folder) if f.endswith(".npy")}
+
+
+def layers(state, net):
+    """[(index, kind)] of one Sequential from its state_dict names: BatchNorm, Linear, or ReLU (no parameters)."""
+    idx = sorted({int(k.split(".")[1]) for k in state if k.startswith(net + ".")})
+    out = []
+    for i in range(idx[-1] + 1):
+        p = f"{net}.{i}."
+        out.append((p, "bn" if p + "running_mean" in state else "linear" if p + "weight" in state else "relu"))
+    return out
+
+
+def ntxent(z, tau, labels):
+    n = z.shape[0]
+    b = n // 2
+    norm = np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
+    u = z / norm
+    logits = u @ u.T / tau
+    pos = np.concatenate([np.arange(b, n), np.arange(b)])
+    keep = ~np.eye(n, dtype=bool)
+    if labels is not None:
+        lab = np.concatenate([labels, labels])
+        keep &= lab[:, None] == lab[None, :]
+    keep[np.arange(n), pos] = not BROKEN           # --broken: the positive left out of the denominator
+    masked = np.where(keep, logits, -np.inf)
+    mx = masked.max(axis=1, keepdims=True)
+    lse = (mx + np.log(np.exp(masked - mx).sum(axis=1, keepdims=True)))[:, 0]
+    loss = (lse - logits[np.arange(n), pos]).mean()
+    g = np.exp(masked - lse[:, None])
+    g[np.arange(n), pos] -= 1.0
+    du = (g + g.T) @ u / (n * tau)
+    return loss, (du - u * (u * du).sum(axis=1, keepdims=True)) / norm
+
+
+def step(state, views, tau, labels):
+    """Forward in train mode, loss, backward: (loss, grads by name, new running stats by name)."""
+    tape, h, buffers = [], views, {}
+    plan = layers(state, "encoder") + layers(state, "head")
+    for p, kind in plan:
+        if kind == "linear":
+            tape.append((p, kind, h))
+            h = h @ state[p + "weight"].T + state[p + "bias"]
+        elif kind == "bn":
+            n = h.shape[0]
+            mu, var = h.mean(axis=0), h.var(axis=0)
+            xhat = (h - mu) / np.sqrt(var + EPS_BN)
+            tape.append((p, kind, (xhat, 1 / np.sqrt(var + EPS_BN))))
+            buffers[p + "running_mean"] = (1 - MOMENTUM_BN) * state[p + "running_mean"] + MOMENTUM_BN * mu
+            buffers[p + "running_var"] = (1 - MOMENTUM_BN) * state[p + "running_var"] + MOMENTUM_BN * var * n / (n - 1)
+            buffers[p + "num_batches_tracked"] = state[p + "num_batches_tracked"] + 1
+            h = state[p + "weight"] * xhat + state[p + "bias"]
+        else:
+            tape.append((p, kind, h > 0))
+            h = np.maximum(h, 0.0)
+    loss, d = ntxent(h, tau, labels)
+    grads = {}
+    for p, kind, saved in reversed(tape):
+        if kind == "linear":
+            grads[p + "weight"], grads[p + "bias"] = d.T @ saved, d.sum(axis=0)
+            d = d @ state[p + "weight"]
+        elif kind == "bn":
+            xhat, rstd = saved
+            g = d * state[p + "weight"]
+            grads[p + "weight"], grads[p + "bias"] = (d * xhat).sum(axis=0), d.sum(axis=0)
+            d = rstd * (g - g.mean(axis=0) - xhat * (g * xhat).mean(axis=0))
+        else:
+            d = d * saved
+    return loss, grads, buffers
+
+
+def pre_bn_biases(state):
+    """Linear biases whose output reaches a BatchNorm through Linear layers only (gradient 0 analytically)."""
+    plan = layers(state, "encoder") + layers(state, "head")
+    out = set()
+    for i, (p, kind) in enumerate(plan):
+        if kind != "linear":
+            continue
+        for q, nxt in plan[i + 1:]:
+            if nxt == "linear":
+                continue
+            if nxt == "bn":
+                out.add(p + "bias")
+            break
+    return out
+
+
+def optimizer_step(config, lr, params, grads, opt):
+    """The configured optimiser (torch semantics) on every parameter; returns the new parameters."""
+    kind, wd = config["optimizer"], config["weight_decay"]
+    new = {}
+    for name, p in params.items():
+        g = grads[name].copy()
+        if kind == "sgd":
+            if wd:
+                g += wd * p
+            buf = opt.get(name + ".momentum_buffer")
+            buf = g if buf is None else 0.9 * buf + g
+            new[name] = p - lr * buf
+            continue
+        b1, b2, eps = 0.9, 0.999, 1e-8
+        if wd and kind == "adam":
+            g += wd * p
+        if wd and kind == "adamw":
+            p = p * (1 - lr * wd)
+        t = int(opt.get(name + ".step", 0)) + 1
+        m = b1 * opt.get(name + ".exp_avg", 0.0) + (1 - b1) * g
+        v = b2 * opt.get(name + ".exp_avg_sq", 0.0) + (1 - b2) * g * g
+        new[name] = p - lr / (1 - b1 ** t) * m / (np.sqrt(v) / np.sqrt(1 - b2 ** t) + eps)
+    return new
+
+
+def compare(what, got, ref, atol, rtol):
+    got, ref = np.asarray(got, np.float64), np.asarray(ref, np.float64)
+    if got.shape != ref.shape:
+        print(f"FAIL {what}  shape {got.shape} vs traced {ref.shape}")
+        return False
+    diff = np.abs(got - ref)
+    ok = bool((diff <= atol + rtol * np.abs(ref)).all())
+    print(f"{'OK  ' if ok else 'FAIL'} {what}  max_abs={diff.max(initial=0):.2e}  (atol={atol:.2e} rtol={rtol:.0e})")
+    return ok
+
+
+def replay(trace, stage, entry, config):
+    d = os.path.join(trace, entry["dir"])
+    state = load_named(os.path.join(trace, entry["state_before"]))
+    opt = load_named(os.path.join(trace, entry["optimizer_before"])) if entry["optimizer_before"] else {}
+    views = np.load(os.path.join(d, "views.npy")).astype(np.float64)
+    mask = os.path.join(d, "mask_labels.npy")
+    labels = np.load(mask) if os.path.exists(mask) else None
+    loss, grads, buffers = step(state, views, config["temperature"], labels)
+    at = f"stage{stage['stage']}/step{entry['step']}"
+    ok = compare(f"{at}/loss", loss, np.load(os.path.join(d, "loss.npy")), 1e-5, 1e-5)
+    traced_grads = load_named(os.path.join(d, "grad"))
+    scale = max(np.abs(g).max() for g in traced_grads.values())
+    for name in sorted(traced_grads):
+        ok &= compare(f"{at}/grad/{name}", grads[name], traced_grads[name], 1e-4 * scale, 1e-3)
+    params = {k: state[k] for k in traced_grads}
+    new = optimizer_step(config, entry["lr"], params, grads, opt)
+    after = load_named(os.path.join(d, "state_after"))
+    zero = pre_bn_biases(state)
+    for name in sorted(after):
+        value = new.get(name, buffers.get(name))
+        atol = 2.5 * entry["lr"] if name in zero else 2e-5
+        ok &= compare(f"{at}/state_after/{name}", value, after[name], atol, 1e-5)
+    return ok
+
+
+def main():
+    global BROKEN
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("trace")
+    ap.add_argument("--stage", type=int)
+    ap.add_argument("--step", type=int)
+    ap.add_argument("--broken", action="store_true")
+    args = ap.parse_args()
+    BROKEN = args.broken
+    with open(os.path.join(args.trace, "trace.json")) as f:
+        index = json.load(f)
+    config = index["configuration"]
+    ok, replayed = True, 0
+    for stage in index["stages"]:
+        if args.stage is not None and stage["stage"] != args.stage:
+            continue
+        for entry in stage.get("recorded_steps", []):
+            if args.step is not None and entry["step"] != args.step:
+                continue
+            ok &= replay(args.trace, stage, entry, config)
+            replayed += 1
+    if replayed == 0:
+        print("no recorded step matches", file=sys.stderr)
+        return 2
+    print(f"{replayed} steps replayed: {'all within tolerance' if ok else 'MISMATCH'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+/// A hook into `StageTrainer.train` that sees every stage start and every optimiser step, e.g. to
+/// record a replayable trace (`mcl-ref trace`). Observing changes nothing: the trainer draws the
+/// same random numbers and computes the same bits with or without an observer. An observer that
+/// throws stops the run with its error.
+public typealias TrainingObserver<T: MCLFloat> = (TrainingObservation<T>) throws -> Void
+
+/// What a `TrainingObserver` is told.
+public enum TrainingObservation<T: MCLFloat> {
+    /// A stage is about to take its first step (model freshly initialised, nothing trained yet).
+    case stageStarted(StageStartRecord<T>)
+    /// One optimiser step has been taken.
+    case step(TrainingStepRecord<T>)
+}
+
+/// The state of a stage before its first step.
+public struct StageStartRecord<T: MCLFloat> {
+    /// How progress names the stage, e.g. "stage 1".
+    public var name: String
+    /// The stage's RNG stream (`1000 + j`).
+    public var stream: UInt64
+    /// The freshly initialised model (f_j and its head).
+    public var model: ContrastiveModel<T>
+    /// Dense pseudo label per training sample (Eq. 2), nil at stage 0.
+    public var pseudoLabels: [Int]?
+    /// True when the loss is masked by pseudo labels (Eq. 3 under `mask`); false for plain NT-Xent
+    /// (stage 0, or `cluster-batch`, whose batches are one group each).
+    public var maskedLoss: Bool
+    public var batchesPerEpoch: Int
+    public var totalSteps: Int
+}
+
+/// One training step of a stage, after the optimiser update.
+public struct TrainingStepRecord<T: MCLFloat> {
+    public var name: String
+    /// 0-based epoch and step (the step counts from 0 across the stage's epochs).
+    public var epoch: Int
+    public var step: Int
+    /// Training-sample indices of the batch, b of them, in the order their views are stacked.
+    public var batch: [Int]
+    /// The two augmented views stacked [view 1; view 2], 2b×D: row i and row i + b are the positive
+    /// pair of sample `batch[i]`.
+    public var views: Matrix<T>
+    /// Pseudo label of each batch sample as the masked loss saw it, or nil when the loss is plain.
+    public var maskLabels: [Int]?
+    /// NT-Xent of this step (before the update).
+    public var loss: T
+    /// The learning rate of this step's update.
+    public var learningRate: Double
+    /// dL/dθ by parameter name (PyTorch `state_dict` names), in `namedParameters()` order.
+    public var gradients: NamedMatrices<T>
+    /// The model after the update (parameters and BatchNorm buffers).
+    public var model: ContrastiveModel<T>
+    /// The optimiser after the update (its moments, for replaying a later step in isolation).
+    public var optimizer: Optimizer<T>
+}
+
+extension Optimizer {
+    /// The optimiser's state by name (Adam: `<param>.exp_avg`, `.exp_avg_sq`, `.step`; SGD: its
+    /// momentum buffers), sorted by parameter name. Empty before the first step.
+    public var namedStateForTrace: NamedMatrices<T> {
+        switch self {
+        case let .sgd(o): return o.state()
+        case let .adam(o): return o.state()
+        }
+    }
+}
