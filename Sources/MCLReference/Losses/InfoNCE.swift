@@ -15,7 +15,8 @@
 ///     dℓ = (S − P)/N,   dQ = dℓ·K/τ,   dK = dℓᵀ·Q/τ
 ///
 /// The positive column is always admissible, whatever the mask says. The log-sum-exp subtracts the
-/// row maximum (see `logSumExp`), so logits of ±1/τ at τ = 0.01 or masked −∞ entries stay finite.
+/// row maximum in Double (one fused pass per row gives the loss and S), so logits of ±1/τ at τ = 0.01
+/// or masked −∞ entries stay finite.
 /// An anchor with no admissible negative has loss exactly 0 and zero gradient.
 ///
 /// Complexity: two N×M×D GEMMs forward (one here), plus two for the gradients; O(N·M) memory.
@@ -90,26 +91,60 @@ public enum InfoNCE {
         var logits = Matrix<T>(rows: n, cols: m)
         gemm(q, k, transB: .transpose, alpha: 1 / tau, into: &logits)
         var negatives = [Int](repeating: 0, count: n)
-        for i in 0..<n {
-            let p = positives[i]
+        for (i, p) in positives.enumerated() {
             precondition(p >= 0 && p < m, "InfoNCE: positive column \(p) of anchor \(i) out of range for M=\(m)")
-            for j in 0..<m where j != p {
-                if mask[i, j] { negatives[i] += 1 } else { logits[i, j] = -.infinity }
+        }
+        // Inadmissible columns (except the positive) become −∞.
+        mask.storage.withUnsafeBufferPointer { pm in
+            logits.storage.withUnsafeMutableBufferPointer { pl in
+                for i in 0..<n {
+                    let p = positives[i], base = i &* m
+                    var admissible = 0
+                    for j in 0..<m {
+                        if pm[base &+ j] { admissible &+= 1 } else if j != p { pl[base &+ j] = -.infinity }
+                    }
+                    negatives[i] = admissible - (pm[base &+ p] ? 1 : 0)
+                }
             }
         }
-        // loss_i = LSE_i − ℓ_{i,p(i)}, in Double.
-        var perAnchor = [T](repeating: 0, count: n)
-        var total = 0.0
+        // One pass per row, in Double: μ = max_j ℓ_ij, e_j = exp(ℓ_ij − μ), s = Σ_j e_j,
+        // loss_i = μ + log s − ℓ_{i,p(i)}, and dℓ·N = S − P with S_ij = e_j / s (one exp per logit;
+        // S_{i,p} − 1 is formed in Double, which keeps 1 − p accurate when the positive saturates).
+        // Rows are independent: blocks of rows run in parallel, each row in one fixed order, and the
+        // mean is summed over rows in index order afterwards — the same bits for any thread count.
+        var lossPerAnchor = [Double](repeating: 0, count: n)
+        var g = Matrix<T>(rows: n, cols: m)
+        let rowsPerBlock = 32
         logits.storage.withUnsafeBufferPointer { pl in
-            for i in 0..<n {
-                let l = logSumExp(pl.baseAddress! + i * m, count: m) - Double(pl[i * m + positives[i]])
-                perAnchor[i] = T(l)
-                total += l
+            g.storage.withUnsafeMutableBufferPointer { pg in
+                lossPerAnchor.withUnsafeMutableBufferPointer { pLoss in
+                    let (pl, pg, pLoss) = (pl, pg, pLoss)
+                    Parallel.forEach((n + rowsPerBlock - 1) / rowsPerBlock, threads: m * n >= 1 << 16 ? Parallel.maxThreads : 1) { block in
+                        let e = UnsafeMutablePointer<Double>.allocate(capacity: m)
+                        defer { e.deallocate() }
+                        for i in (block * rowsPerBlock)..<Swift.min(n, (block + 1) * rowsPerBlock) {
+                            let row = pl.baseAddress! + i &* m, out = pg.baseAddress! + i &* m
+                            var mu = -Double.infinity
+                            for j in 0..<m { mu = Swift.max(mu, Double(row[j])) }
+                            var sum = 0.0
+                            for j in 0..<m {
+                                let v = Double.exp(Double(row[j]) - mu)
+                                e[j] = v
+                                sum += v
+                            }
+                            let p = positives[i]
+                            pLoss[i] = mu + Double.log(sum) - Double(row[p])
+                            let inverse = 1 / sum
+                            for j in 0..<m { out[j] = T(e[j] * inverse) }
+                            out[p] = T(e[p] * inverse - 1)
+                        }
+                    }
+                }
             }
         }
-        // dℓ·N = S − P; the 1/(N·τ) goes into the GEMMs' α.
-        var g = softmaxRows(logits)
-        for i in 0..<n { g[i, positives[i]] -= 1 }
+        var total = 0.0
+        for l in lossPerAnchor { total += l }
+        let perAnchor = lossPerAnchor.map { T($0) }
         let alpha = 1 / (T(n) * tau)
         var dQ = Matrix<T>(rows: n, cols: q.cols)
         gemm(g, k, alpha: alpha, into: &dQ)
