@@ -6,6 +6,7 @@ let allCommands: [CommandSpec] = [
     demoCommand,
     trainCommand,
     benchMatmulCommand,
+    benchTrainCommand,
     fixturesCommand,
     checkCommand,
     showCommand,

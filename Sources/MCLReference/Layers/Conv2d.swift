@@ -12,7 +12,8 @@
 ///
 /// The column matrix is built per sample and not kept: backward rebuilds it from the cached input
 /// (memory B·C·H·W instead of B·K·L). Products use the fast GEMM, whose results do not depend on the
-/// thread count; samples are processed in order, so dW and db accumulate in a fixed order.
+/// thread count; samples run in parallel in fixed groups, and dW and db are summed in a fixed order
+/// (per group in sample order, then over groups in group order), whatever the thread count.
 public struct Conv2d<T: MCLFloat>: Equatable, Sendable {
     /// W, O×(C·kh·kw) (PyTorch `weight`, O×C×kh×kw, same memory).
     public var weight: Matrix<T>
@@ -66,26 +67,34 @@ public struct Conv2d<T: MCLFloat>: Equatable, Sendable {
         @inlinable public init(weight: Matrix<T>, bias: [T]) { self.weight = weight; self.bias = bias }
     }
 
-    /// y = conv(x, W) + b.
+    /// Samples per work item of the parallel forward and backward. Fixed (not derived from the
+    /// thread count), so the order in which dW and db are summed never depends on it.
+    @inlinable public static var samplesPerGroup: Int { 8 }
+
+    /// y = conv(x, W) + b. Samples run in parallel (each writes its own output rows).
     /// - Shape: x B×(C·H·W) → y B×(O·OH·OW).
     @inlinable public func forward(_ x: Matrix<T>) -> (output: Matrix<T>, cache: Cache) {
         let g = geometry, o = outChannels, k = g.patchSize, l = g.outPlane
         precondition(x.cols == g.input.count,
                      "Conv2d.forward: x is \(x.shapeDescription), expected B×\(g.input.count) (C·H·W for \(g.input))")
         var y = Matrix<T>(rows: x.rows, cols: o * l)
-        var col = [T](repeating: 0, count: k * l)
+        let groupSize = Self.samplesPerGroup, groups = (x.rows + groupSize - 1) / groupSize
         x.storage.withUnsafeBufferPointer { px in
             weight.storage.withUnsafeBufferPointer { pw in
-                y.storage.withUnsafeMutableBufferPointer { py in
-                    col.withUnsafeMutableBufferPointer { pc in
-                        for b in 0..<x.rows {
-                            _im2col(px, offset: b * g.input.count, g, into: pc)
-                            let out = py.baseAddress! + b * o * l
-                            // Bias first, then y_b += W·col (β = 1).
-                            for oc in 0..<o { for t in 0..<l { out[oc * l + t] = bias[oc] } }
-                            gemm(transA: .none, transB: .none, m: o, n: l, k: k, alpha: 1,
-                                 a: pw.baseAddress!, lda: k, b: UnsafePointer(pc.baseAddress!), ldb: l,
-                                 beta: 1, c: out, ldc: l)
+                bias.withUnsafeBufferPointer { pbias in
+                    y.storage.withUnsafeMutableBufferPointer { py in
+                        Parallel.forEach(groups) { group in
+                            withUnsafeTemporaryAllocation(of: T.self, capacity: k * l) { pc in
+                                for b in (group * groupSize)..<min(x.rows, (group + 1) * groupSize) {
+                                    _im2col(px, offset: b * g.input.count, g, into: pc)
+                                    let out = py.baseAddress! + b * o * l
+                                    // Bias first, then y_b += W·col (β = 1).
+                                    for oc in 0..<o { (out + oc * l).update(repeating: pbias[oc], count: l) }
+                                    gemm(transA: .none, transB: .none, m: o, n: l, k: k, alpha: 1,
+                                         a: pw.baseAddress!, lda: k, b: UnsafePointer(pc.baseAddress!), ldb: l,
+                                         beta: 1, c: out, ldc: l, threads: 1)
+                                }
+                            }
                         }
                     }
                 }
@@ -95,6 +104,10 @@ public struct Conv2d<T: MCLFloat>: Equatable, Sendable {
     }
 
     /// dW = Σ_b dy_b·col_bᵀ, db = Σ_b row sums of dy_b, dx_b = col2im(Wᵀ·dy_b).
+    ///
+    /// Parallel over groups of `samplesPerGroup` samples: each group accumulates its own dW and db
+    /// (samples in order), then the groups' partial sums are added in group order — a fixed order
+    /// for any thread count.
     /// - Shape: dy B×(O·OH·OW) → dx B×(C·H·W), dW O×K, db O.
     @inlinable public func backward(_ dOut: Matrix<T>, _ cache: Cache) -> (dInput: Matrix<T>, gradients: Gradients) {
         let g = geometry, o = outChannels, k = g.patchSize, l = g.outPlane
@@ -102,34 +115,38 @@ public struct Conv2d<T: MCLFloat>: Equatable, Sendable {
         precondition(dOut.rows == x.rows && dOut.cols == o * l,
                      "Conv2d.backward: dy is \(dOut.shapeDescription), expected \(x.rows)×\(o * l)")
         var dx = Matrix<T>(rows: x.rows, cols: x.cols)
-        var dW = Matrix<T>(rows: o, cols: k)
-        var db = [Double](repeating: 0, count: o)
-        var col = [T](repeating: 0, count: k * l)
-        var dcol = [T](repeating: 0, count: k * l)
+        let groupSize = Self.samplesPerGroup, groups = (x.rows + groupSize - 1) / groupSize
+        var partialW = [T](repeating: 0, count: groups * o * k)
+        var partialB = [Double](repeating: 0, count: groups * o)
         x.storage.withUnsafeBufferPointer { px in
             dOut.storage.withUnsafeBufferPointer { pdy in
                 weight.storage.withUnsafeBufferPointer { pw in
-                    dW.storage.withUnsafeMutableBufferPointer { pdw in
-                        dx.storage.withUnsafeMutableBufferPointer { pdx in
-                            col.withUnsafeMutableBufferPointer { pc in
-                                dcol.withUnsafeMutableBufferPointer { pdc in
-                                    for b in 0..<x.rows {
-                                        let dy = pdy.baseAddress! + b * o * l
-                                        for oc in 0..<o {
-                                            var s = 0.0
-                                            for t in 0..<l { s += Double(dy[oc * l + t]) }
-                                            db[oc] += s
+                    partialW.withUnsafeMutableBufferPointer { pdw in
+                        partialB.withUnsafeMutableBufferPointer { pdb in
+                            dx.storage.withUnsafeMutableBufferPointer { pdx in
+                                Parallel.forEach(groups) { group in
+                                    withUnsafeTemporaryAllocation(of: T.self, capacity: 2 * k * l) { scratch in
+                                        let pc = UnsafeMutableBufferPointer(rebasing: scratch[0..<(k * l)])
+                                        let pdc = UnsafeMutableBufferPointer(rebasing: scratch[(k * l)...])
+                                        let dW = pdw.baseAddress! + group * o * k
+                                        for b in (group * groupSize)..<min(x.rows, (group + 1) * groupSize) {
+                                            let dy = pdy.baseAddress! + b * o * l
+                                            for oc in 0..<o {
+                                                var s = 0.0
+                                                for t in 0..<l { s += Double(dy[oc * l + t]) }
+                                                pdb[group * o + oc] += s
+                                            }
+                                            _im2col(px, offset: b * g.input.count, g, into: pc)
+                                            // dW_group += dy_b (O×L) · col_bᵀ (L×K)
+                                            gemm(transA: .none, transB: .transpose, m: o, n: k, k: l, alpha: 1,
+                                                 a: dy, lda: l, b: UnsafePointer(pc.baseAddress!), ldb: l,
+                                                 beta: 1, c: dW, ldc: k, threads: 1)
+                                            // dcol = Wᵀ (K×O) · dy_b (O×L)
+                                            gemm(transA: .transpose, transB: .none, m: k, n: l, k: o, alpha: 1,
+                                                 a: pw.baseAddress!, lda: k, b: dy, ldb: l,
+                                                 beta: 0, c: pdc.baseAddress!, ldc: l, threads: 1)
+                                            _col2imAccumulate(UnsafeBufferPointer(pdc), g, into: pdx, offset: b * g.input.count)
                                         }
-                                        _im2col(px, offset: b * g.input.count, g, into: pc)
-                                        // dW += dy_b (O×L) · col_bᵀ (L×K)
-                                        gemm(transA: .none, transB: .transpose, m: o, n: k, k: l, alpha: 1,
-                                             a: dy, lda: l, b: UnsafePointer(pc.baseAddress!), ldb: l,
-                                             beta: 1, c: pdw.baseAddress!, ldc: k)
-                                        // dcol = Wᵀ (K×O) · dy_b (O×L)
-                                        gemm(transA: .transpose, transB: .none, m: k, n: l, k: o, alpha: 1,
-                                             a: pw.baseAddress!, lda: k, b: dy, ldb: l,
-                                             beta: 0, c: pdc.baseAddress!, ldc: l)
-                                        _col2imAccumulate(UnsafeBufferPointer(pdc), g, into: pdx, offset: b * g.input.count)
                                     }
                                 }
                             }
@@ -137,6 +154,13 @@ public struct Conv2d<T: MCLFloat>: Equatable, Sendable {
                     }
                 }
             }
+        }
+        // Group partial sums, in group order.
+        var dW = Matrix<T>(rows: o, cols: k)
+        var db = [Double](repeating: 0, count: o)
+        for group in 0..<groups {
+            for i in 0..<(o * k) { dW.storage[i] += partialW[group * o * k + i] }
+            for oc in 0..<o { db[oc] += partialB[group * o + oc] }
         }
         return (dx, Gradients(weight: dW, bias: db.map { T($0) }))
     }
