@@ -56,7 +56,7 @@ func runImageDemo(_ args: ParsedArguments) throws -> Int32 {
     let printer = ProgressPrinter(quiet: args.has("quiet"))
     let start = DispatchTime.now().uptimeNanoseconds
     var json: [(String, JSONValue)] = []
-    for dataset in builtInImageDatasets where which == "both" || which == dataset {
+    for dataset in ["cifar-mnist-like", "trifeature"] where which == "both" || which == dataset {
         let d = dataset == "trifeature" ? ImageDemoSettings.trifeature : ImageDemoSettings.cifarMnistLike
         var c = try imageDemoConfiguration(args, d, dataset: dataset)
         c.multiSimCLR = dataset == "cifar-mnist-like"
@@ -82,7 +82,7 @@ func runImageDemo(_ args: ParsedArguments) throws -> Int32 {
                 ("runs", .array(results.map { .object([("seed", .string(String($0.seed))), ("report", $0.report.json)]) })),
                 ("seconds", .number((seconds * 10).rounded() / 10)),
             ]
-            if c.multiSimCLR { part.insert(("summary", demoSummary(results).json), at: 1) }
+            part.insert(("summary", (c.multiSimCLR ? demoSummary(results) : stageSummary(results)).json), at: 1)
             json.append((dataset, .object(part)))
             continue
         }
@@ -105,6 +105,13 @@ func runImageDemo(_ args: ParsedArguments) throws -> Int32 {
             }
         } else {
             print(stageFavourSummary(results[0].report))
+            if results.count > 1 {
+                print("\nLinear-probe accuracy (%) over seeds \(seeds.map(String.init).joined(separator: ",")): mean ± sd [min–max]\n")
+                print(stageSummary(results).table, terminator: "")
+                let worst = results.map { r in zip(r.report.stages.last!.integrated.probe, r.report.stages[0].alone.probe)
+                    .map { $0 - $1 }.min()! }.min()!
+                print("Integrated minus stage 0, worst feature over all seeds: \(signedPoints(worst))")
+            }
         }
         print(String(format: "(%@: %.0f s on %d threads)\n", dataset, seconds, Parallel.maxThreads))
     }
@@ -137,4 +144,23 @@ func stageFavourSummary(_ r: MCLReport) -> String {
     lines.append("MCL stages 0–\(last.stage) vs stage 0: " + zip(r.features, deltas).map { "\($0) \(signedPoints($1))" }
         .joined(separator: ", ") + (worst >= 0 ? " — at least stage 0 on every feature" : " — below stage 0 on some feature"))
     return lines.joined(separator: "\n")
+}
+
+/// Mean ± sd [min–max] over seeds of every stage alone and of all stages integrated.
+func stageSummary(_ results: [SeedResult]) -> DemoSummary {
+    let features = results[0].report.features
+    let stages = results[0].report.stages.count
+    func row(_ name: String, _ pick: (MCLReport) -> [Double]) -> DemoSummary.Row {
+        let values = results.map { pick($0.report) }
+        var r = DemoSummary.Row(name: name, mean: [], sd: [], min: [], max: [])
+        for j in features.indices {
+            let v = values.map { $0[j] }
+            let mean = v.reduce(0, +) / Double(v.count)
+            let variance = v.count > 1 ? v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(v.count - 1) : 0
+            r.mean.append(mean); r.sd.append(variance.squareRoot()); r.min.append(v.min()!); r.max.append(v.max()!)
+        }
+        return r
+    }
+    return DemoSummary(features: features, rows: (0..<stages).map { j in row("stage \(j) alone") { $0.stages[j].alone.probe } }
+        + [row("MCL, \(stages) stages") { $0.stages[stages - 1].integrated.probe }])
 }
