@@ -94,6 +94,7 @@ func runImageDemo(_ args: ParsedArguments) throws -> Int32 {
             let summary = demoSummary(results)
             print("Linear-probe accuracy (%) over seeds \(seeds.map(String.init).joined(separator: ",")): mean ± sd [min–max]\n")
             print(summary.table)
+            if results.count > 1 { print(perSeedTable(results)) }
             let f = results[0].report.features  // [natural (hard), digit (easy)]
             if let s0 = summary.rows.first, let mcl = summary.rows.dropFirst().first, let multi = summary.rows.last {
                 print("""
@@ -163,4 +164,18 @@ func stageSummary(_ results: [SeedResult]) -> DemoSummary {
     }
     return DemoSummary(features: features, rows: (0..<stages).map { j in row("stage \(j) alone") { $0.stages[j].alone.probe } }
         + [row("MCL, \(stages) stages") { $0.stages[stages - 1].integrated.probe }])
+}
+
+/// One row per seed: linear-probe accuracy (%) of every feature for SimCLR (stage 0), MCL (all
+/// stages) and Multi-SimCLR, so a seed where the pattern differs is visible.
+func perSeedTable(_ results: [SeedResult]) -> String {
+    let f = results[0].report.features
+    let header = ["seed"] + ["SimCLR", "MCL", "Multi-SimCLR"].flatMap { name in f.map { "\(name) \($0)" } }
+    let rows = results.map { r -> [String] in
+        let rep = r.report
+        let picks = [rep.stages[0].alone.probe, rep.stages[rep.stages.count - 1].integrated.probe,
+                     rep.multiSimCLR?.probe ?? []]
+        return [String(r.seed)] + picks.flatMap { $0.map(pct) }
+    }
+    return "Per seed, linear-probe accuracy (%):\n\n" + formatTable(header: header, rows: rows)
 }
