@@ -10,10 +10,11 @@
 /// The layer knows its input shape (C, H, W), fixed at construction (`Sequential.cnnEncoder` computes
 /// it from the previous layers); zero padding, no dilation, no groups.
 ///
-/// The column matrix is built per sample and not kept: backward rebuilds it from the cached input
+/// The column matrix is built per sample group and not kept: backward rebuilds it from the cached input
 /// (memory B·C·H·W instead of B·K·L). Products use the fast GEMM, whose results do not depend on the
-/// thread count; samples run in parallel in fixed groups, and dW and db are summed in a fixed order
-/// (per group in sample order, then over groups in group order), whatever the thread count.
+/// thread count; samples run in parallel in fixed groups of `samplesPerGroup` whose columns are
+/// multiplied together (one product per group instead of per sample), and dW and db are summed in a
+/// fixed order (within a group by the GEMM, then over groups in group order), whatever the thread count.
 public struct Conv2d<T: MCLFloat>: Equatable, Sendable {
     /// W, O×(C·kh·kw) (PyTorch `weight`, O×C×kh×kw, same memory).
     public var weight: Matrix<T>
@@ -71,7 +72,10 @@ public struct Conv2d<T: MCLFloat>: Equatable, Sendable {
     /// thread count), so the order in which dW and db are summed never depends on it.
     @inlinable public static var samplesPerGroup: Int { 8 }
 
-    /// y = conv(x, W) + b. Samples run in parallel (each writes its own output rows).
+    /// y = conv(x, W) + b. Groups of `samplesPerGroup` samples run in parallel; within a group the
+    /// columns of its n samples sit side by side (K×(n·L)) so one product Y = W·Col (O×(n·L))
+    /// serves them all. Each output element is the same bias + Σ_k as with one product per sample
+    /// (the GEMM's sum over K for an element does not depend on N).
     /// - Shape: x B×(C·H·W) → y B×(O·OH·OW).
     @inlinable public func forward(_ x: Matrix<T>) -> (output: Matrix<T>, cache: Cache) {
         let g = geometry, o = outChannels, k = g.patchSize, l = g.outPlane
@@ -84,15 +88,22 @@ public struct Conv2d<T: MCLFloat>: Equatable, Sendable {
                 bias.withUnsafeBufferPointer { pbias in
                     y.storage.withUnsafeMutableBufferPointer { py in
                         Parallel.forEach(groups) { group in
-                            withUnsafeTemporaryAllocation(of: T.self, capacity: k * l) { pc in
-                                for b in (group * groupSize)..<min(x.rows, (group + 1) * groupSize) {
-                                    _im2col(px, offset: b * g.input.count, g, into: pc)
-                                    let out = py.baseAddress! + b * o * l
-                                    // Bias first, then y_b += W·col (β = 1).
-                                    for oc in 0..<o { (out + oc * l).update(repeating: pbias[oc], count: l) }
-                                    gemm(transA: .none, transB: .none, m: o, n: l, k: k, alpha: 1,
-                                         a: pw.baseAddress!, lda: k, b: UnsafePointer(pc.baseAddress!), ldb: l,
-                                         beta: 1, c: out, ldc: l, threads: 1)
+                            let first = group * groupSize, n = min(x.rows, first + groupSize) - first, wide = n * l
+                            withUnsafeTemporaryAllocation(of: T.self, capacity: (k + o) * wide) { scratch in
+                                let pc = UnsafeMutableBufferPointer(rebasing: scratch[0..<(k * wide)])
+                                let yg = scratch.baseAddress! + k * wide  // O×(n·L)
+                                for j in 0..<n {
+                                    _im2col(px, offset: (first + j) * g.input.count, g, into: pc, ld: wide, column: j * l)
+                                }
+                                // Bias first, then Y += W·Col (β = 1).
+                                for oc in 0..<o { (yg + oc * wide).update(repeating: pbias[oc], count: wide) }
+                                gemm(transA: .none, transB: .none, m: o, n: wide, k: k, alpha: 1,
+                                     a: pw.baseAddress!, lda: k, b: UnsafePointer(pc.baseAddress!), ldb: wide,
+                                     beta: 1, c: yg, ldc: wide, threads: 1)
+                                // Y[oc, j·L + t] → y[first + j][oc·L + t].
+                                for j in 0..<n {
+                                    let out = py.baseAddress! + (first + j) * o * l
+                                    for oc in 0..<o { (out + oc * l).update(from: yg + oc * wide + j * l, count: l) }
                                 }
                             }
                         }
@@ -105,9 +116,10 @@ public struct Conv2d<T: MCLFloat>: Equatable, Sendable {
 
     /// dW = Σ_b dy_b·col_bᵀ, db = Σ_b row sums of dy_b, dx_b = col2im(Wᵀ·dy_b).
     ///
-    /// Parallel over groups of `samplesPerGroup` samples: each group accumulates its own dW and db
-    /// (samples in order), then the groups' partial sums are added in group order — a fixed order
-    /// for any thread count.
+    /// Parallel over groups of `samplesPerGroup` samples. A group of n samples lays out its
+    /// gradients dY (O×(n·L)) and columns Col (K×(n·L)) side by side, so dW_group = dY·Colᵀ and
+    /// dCol = Wᵀ·dY are one product each; db_group sums sample by sample. The groups' partial dW
+    /// and db are then added in group order — a fixed order for any thread count.
     /// - Shape: dy B×(O·OH·OW) → dx B×(C·H·W), dW O×K, db O.
     @inlinable public func backward(_ dOut: Matrix<T>, _ cache: Cache) -> (dInput: Matrix<T>, gradients: Gradients) {
         let g = geometry, o = outChannels, k = g.patchSize, l = g.outPlane
@@ -125,27 +137,33 @@ public struct Conv2d<T: MCLFloat>: Equatable, Sendable {
                         partialB.withUnsafeMutableBufferPointer { pdb in
                             dx.storage.withUnsafeMutableBufferPointer { pdx in
                                 Parallel.forEach(groups) { group in
-                                    withUnsafeTemporaryAllocation(of: T.self, capacity: 2 * k * l) { scratch in
-                                        let pc = UnsafeMutableBufferPointer(rebasing: scratch[0..<(k * l)])
-                                        let pdc = UnsafeMutableBufferPointer(rebasing: scratch[(k * l)...])
-                                        let dW = pdw.baseAddress! + group * o * k
-                                        for b in (group * groupSize)..<min(x.rows, (group + 1) * groupSize) {
-                                            let dy = pdy.baseAddress! + b * o * l
+                                    let first = group * groupSize, n = min(x.rows, first + groupSize) - first
+                                    let wide = n * l
+                                    withUnsafeTemporaryAllocation(of: T.self, capacity: (2 * k + o) * wide) { scratch in
+                                        let pc = UnsafeMutableBufferPointer(rebasing: scratch[0..<(k * wide)])
+                                        let pdc = UnsafeMutableBufferPointer(rebasing: scratch[(k * wide)..<(2 * k * wide)])
+                                        let dyg = scratch.baseAddress! + 2 * k * wide  // O×(n·L)
+                                        for j in 0..<n {
+                                            let dy = pdy.baseAddress! + (first + j) * o * l
                                             for oc in 0..<o {
                                                 var s = 0.0
                                                 for t in 0..<l { s += Double(dy[oc * l + t]) }
                                                 pdb[group * o + oc] += s
+                                                (dyg + oc * wide + j * l).update(from: dy + oc * l, count: l)
                                             }
-                                            _im2col(px, offset: b * g.input.count, g, into: pc)
-                                            // dW_group += dy_b (O×L) · col_bᵀ (L×K)
-                                            gemm(transA: .none, transB: .transpose, m: o, n: k, k: l, alpha: 1,
-                                                 a: dy, lda: l, b: UnsafePointer(pc.baseAddress!), ldb: l,
-                                                 beta: 1, c: dW, ldc: k, threads: 1)
-                                            // dcol = Wᵀ (K×O) · dy_b (O×L)
-                                            gemm(transA: .transpose, transB: .none, m: k, n: l, k: o, alpha: 1,
-                                                 a: pw.baseAddress!, lda: k, b: dy, ldb: l,
-                                                 beta: 0, c: pdc.baseAddress!, ldc: l, threads: 1)
-                                            _col2imAccumulate(UnsafeBufferPointer(pdc), g, into: pdx, offset: b * g.input.count)
+                                            _im2col(px, offset: (first + j) * g.input.count, g, into: pc, ld: wide, column: j * l)
+                                        }
+                                        // dW_group = dY (O×nL) · Colᵀ (nL×K)
+                                        gemm(transA: .none, transB: .transpose, m: o, n: k, k: wide, alpha: 1,
+                                             a: UnsafePointer(dyg), lda: wide, b: UnsafePointer(pc.baseAddress!), ldb: wide,
+                                             beta: 0, c: pdw.baseAddress! + group * o * k, ldc: k, threads: 1)
+                                        // dCol = Wᵀ (K×O) · dY (O×nL)
+                                        gemm(transA: .transpose, transB: .none, m: k, n: wide, k: o, alpha: 1,
+                                             a: pw.baseAddress!, lda: k, b: UnsafePointer(dyg), ldb: wide,
+                                             beta: 0, c: pdc.baseAddress!, ldc: wide, threads: 1)
+                                        for j in 0..<n {
+                                            _col2imAccumulate(UnsafeBufferPointer(pdc), g, into: pdx,
+                                                              offset: (first + j) * g.input.count, ld: wide, column: j * l)
                                         }
                                     }
                                 }
