@@ -49,7 +49,7 @@ func imageDemoConfiguration(_ args: ParsedArguments, _ d: ImageDemoSettings, dat
 }
 
 func runImageDemo(_ args: ParsedArguments) throws -> Int32 {
-    let seeds = try args.intList("seeds", min: 0) ?? [0, 1, 2]  // as the vector demo; about 2.5 minutes on 2 cores
+    let seeds = try args.intList("seeds", min: 0) ?? [0, 1, 2]  // as the vector demo; about 2 minutes on 2 cores
     if seeds.isEmpty { throw CLIError("--seeds: expected at least one seed") }
     if args.string("seed") != nil { throw CLIError("--seed: demo takes --seeds LIST") }
     let which = try args.choice("dataset", ["both"] + builtInImageDatasets, default: "both")
