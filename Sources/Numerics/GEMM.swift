@@ -38,6 +38,8 @@ public func gemm<T: MCLFloat>(
     precondition(ldb >= max(1, transB == .none ? n : k),
                  "gemm: ldb=\(ldb) too small for op(B) \(k)×\(n) stored \(transB == .none ? "K×N" : "N×K")")
     precondition(ldc >= max(1, n), "gemm: ldc=\(ldc) too small for C \(m)×\(n)")
+    let profileStart = GEMMProfile.enabled ? GEMMProfile.now() : 0
+    defer { if profileStart != 0 { GEMMProfile.record(since: profileStart) } }
     switch kernel {
     case .reference:
         gemmReference(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,

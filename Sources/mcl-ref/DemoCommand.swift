@@ -9,12 +9,13 @@ let demoCommand = CommandSpec(
     discussion: """
     Runs `train --dataset easy-hard --multi-simclr` once per seed and prints the per-stage table of the
     first seed and a summary (mean ± standard deviation, min–max over seeds) of linear-probe accuracy.
-    Every MCL option of `train` applies.
+    Every MCL option of `train` applies. --images runs the image demo instead (CNN encoder on
+    cifar-mnist-like and trifeature; image-demo defaults for settings not given).
     """,
     options: [
         .value("seeds", "LIST", "seeds to run, comma-separated", default: demoDefaultSeeds.map(String.init).joined(separator: ",")),
         .value("samples", "N", "train samples (the test set has as many)", default: "2048"),
-    ] + mclOptions.filter { $0.name != "multi-simclr" },
+    ] + mclOptions.filter { $0.name != "multi-simclr" } + imageDemoOptions,
     run: runDemo
 )
 
@@ -27,6 +28,10 @@ struct SeedResult {
 }
 
 func runDemo(_ args: ParsedArguments) throws -> Int32 {
+    if args.has("images") { return try runImageDemo(args) }
+    for name in ["dataset", "size", "conv-widths"] where args.string(name) != nil {
+        throw CLIError("--\(name) applies only to the image demo (--images)")
+    }
     var c = try mclConfiguration(args)
     c.multiSimCLR = true
     let seeds = try args.intList("seeds", min: 0) ?? demoDefaultSeeds

@@ -52,10 +52,11 @@ func mclConfiguration(_ args: ParsedArguments) throws -> MCLConfiguration {
 }
 
 /// Built-in data sets by name.
-let builtInDatasets = ["easy-hard"]
+let builtInDatasets = ["easy-hard"] + builtInImageDatasets
 
 /// The train and test sets a command runs on: a built-in set or the user's arrays.
 func loadTrainTest(_ args: ParsedArguments, seed: UInt64) throws -> (LabeledData<Float>, LabeledData<Float>, String) {
+    if let images = try loadImageTrainTest(args, seed: seed) { return images }
     let dataPath = args.string("data"), dataset = args.string("dataset")
     if dataPath != nil && dataset != nil { throw CLIError("--dataset and --data are mutually exclusive") }
     let fraction = try args.double("test-fraction", default: 0.5) { $0 > 0 && $0 < 1 ? nil : "must be in (0, 1)" }!
@@ -149,30 +150,29 @@ let trainCommand = CommandSpec(
     from the clusterings of stages 0..j-1), then reports linear-probe and kNN accuracy per feature for
     each stage alone and for the concatenation of stages 0..j. User data: --data X.npy (N, D) float,
     --labels Y.npy (N,) or (N, F) integer; inputs are standardised with train statistics unless
-    --no-standardize.
+    --no-standardize. Images: --dataset trifeature|cifar-mnist-like, or --data X.npy (N, C, H, W)
+    with --encoder cnn (standardised per channel).
     """,
     options: [
         .value("dataset", "NAME", "built-in data: \(builtInDatasets.joined(separator: ", "))", default: "easy-hard"),
         .value("samples", "N", "built-in data: train samples (the test set has as many)", default: "2048"),
-        .value("data", "X.npy", "your samples, float32/float64 of shape (N, D)"),
+        .value("data", "X.npy", "your samples, float32/float64 of shape (N, D), or images (N, C, H, W)"),
         .value("labels", "Y.npy", "your labels, integer of shape (N,) or (N, F)"),
         .value("feature-names", "A,B", "names of the label columns"),
         .value("test-fraction", "F", "held-out fraction of --data", default: "0.5"),
         .value("test-data", "X.npy", "a separate held-out set (instead of --test-fraction)"),
         .value("test-labels", "Y.npy", "labels of --test-data"),
         .flag("no-standardize", "do not standardise user data"),
-        .value("encoder", "NAME", "encoder architecture: mlp", default: "mlp"),
         .value("out", "DIR", "write representations, clusters, pseudo labels, weights and report.json; a checkpoint after every stage"),
         .value("resume", "DIR", "continue the run in DIR (a 'train --out DIR' that was stopped) from its last complete stage"),
-    ] + mclOptions,
+    ] + imageOptions + mclOptions,
     run: runTrain
 )
 
 func runTrain(_ given: ParsedArguments) throws -> Int32 {
     let resume = try prepareResume(given)
     let args = resume?.arguments ?? given
-    let c = try mclConfiguration(args)
-    _ = try args.choice("encoder", ["mlp"], default: "mlp")
+    var c = try mclConfiguration(args)
     let out = args.string("out")
     if let out {
         var isDir: ObjCBool = false
@@ -182,6 +182,7 @@ func runTrain(_ given: ParsedArguments) throws -> Int32 {
         if resume == nil { try refuseExistingRun(in: out) }
     }
     let (train, test, source) = try loadTrainTest(args, seed: c.seed)
+    try applyImageOptions(args, &c, data: train, source: source)
     try validate(train, c, source: source)
     let completed = try resume?.loadStages(c, train: train, test: test) ?? []
     var checkpoint = try resume?.checkpoint

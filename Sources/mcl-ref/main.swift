@@ -7,6 +7,7 @@ let allCommands: [CommandSpec] = [
     trainCommand,
     benchMatmulCommand,
     benchMLPCommand,
+    benchTrainCommand,
     fixturesCommand,
     checkCommand,
     traceCommand,

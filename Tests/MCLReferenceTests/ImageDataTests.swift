@@ -177,7 +177,7 @@ final class ImageDataTests: XCTestCase {
     }
 
     /// Natural classes: the grating orientation is recoverable — the class whose oriented sinusoid
-    /// (at the nominal period S/4, both phases) has the most energy in the mean of channels 0–2
+    /// (at the nominal period S/3, both phases) has the most energy in the mean of channels 0–2
     /// matches the label for ≥ 90% of samples. Its amplitude is small next to the digit's contrast.
     func testCifarMnistLikeNaturalClassesDistinct() {
         for size in [32, 16] {
@@ -193,7 +193,7 @@ final class ImageDataTests: XCTestCase {
                     var cs = 0.0, sn = 0.0
                     for p in 0..<plane {
                         let x = Double(p % size) + 0.5, y = Double(p / size) + 0.5
-                        let arg = 2 * Double.pi * (x * cos(th) + y * sin(th)) / (s / 4)
+                        let arg = 2 * Double.pi * (x * cos(th) + y * sin(th)) / (s / 3)
                         cs += gray[p] * cos(arg); sn += gray[p] * sin(arg)
                     }
                     return cs * cs + sn * sn

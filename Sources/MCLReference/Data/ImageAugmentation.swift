@@ -56,41 +56,55 @@ public struct ImageAugmentation: Sendable, Equatable {
                           jitterChannels: [0, 1, 2])
     }
 
-    /// One augmented view of every row of `x`.
+    /// One augmented view of every row of `x`. The draws are made sample by sample in the order of
+    /// the type's doc comment; the pixels are then written in parallel over samples (each writes
+    /// only its own row, so the result does not depend on the thread count).
     /// - Shape: x N×(C·H·W) → N×(C·H·W).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func apply<T: MCLFloat>(_ x: Matrix<T>, rng: inout RNG) -> Matrix<T> {
         let shape = ImageShape(sampleShape)
         precondition(x.cols == shape.count, "ImageAugmentation.apply: x is \(x.shapeDescription), expected N×\(shape.count) (\(shape))")
-        let h = shape.height, w = shape.width, plane = shape.planeSize
-        var out = Matrix<T>(rows: x.rows, cols: x.cols)
-        for i in 0..<x.rows {
+        let h = shape.height, w = shape.width, plane = shape.planeSize, cols = x.cols
+        var draws: [_AugmentationDraw] = []
+        draws.reserveCapacity(x.rows)
+        for _ in 0..<x.rows {
             let dx = maxShift > 0 ? rng.int(in: -maxShift..<(maxShift + 1)) : 0
             let dy = maxShift > 0 ? rng.int(in: -maxShift..<(maxShift + 1)) : 0
             let flip = horizontalFlip && rng.bernoulli(0.5)
             let c = contrast > 0 ? rng.uniform(1 - contrast, 1 + contrast) : 1.0
             let b = brightness > 0 ? rng.uniform(-brightness, brightness) : 0.0
-            let row = i * x.cols
-            // out(y, x) = in(y − dy, x' − dx), x' = W − 1 − x when flipped; zero outside.
-            for ch in 0..<shape.channels {
-                for yy in 0..<h {
-                    let sy = yy - dy
-                    guard sy >= 0 && sy < h else { continue }
-                    for xx in 0..<w {
-                        let fx = flip ? w - 1 - xx : xx
-                        let sx = fx - dx
-                        guard sx >= 0 && sx < w else { continue }
-                        out.storage[row + ch * plane + yy * w + xx] = x.storage[row + ch * plane + sy * w + sx]
+            draws.append(_AugmentationDraw(dx: dx, dy: dy, flip: flip, c: c, b: b))
+        }
+        var out = Matrix<T>(rows: x.rows, cols: x.cols)
+        let jitter = jitterChannels
+        x.storage.withUnsafeBufferPointer { src in
+            out.storage.withUnsafeMutableBufferPointer { dst in
+                Parallel.forEach(x.rows) { i in
+                    let d = draws[i], row = i * cols
+                    // out(y, x) = in(y − dy, x' − dx), x' = W − 1 − x when flipped; zero outside.
+                    for ch in 0..<shape.channels {
+                        for yy in 0..<h {
+                            let sy = yy - d.dy
+                            guard sy >= 0 && sy < h else { continue }
+                            for xx in 0..<w {
+                                let fx = d.flip ? w - 1 - xx : xx
+                                let sx = fx - d.dx
+                                guard sx >= 0 && sx < w else { continue }
+                                dst[row + ch * plane + yy * w + xx] = src[row + ch * plane + sy * w + sx]
+                            }
+                        }
                     }
-                }
-            }
-            if c != 1 || b != 0 {
-                var mean = 0.0
-                for ch in jitterChannels { for k in 0..<plane { mean += Double(out.storage[row + ch * plane + k]) } }
-                mean /= Double(jitterChannels.count * plane)
-                for ch in jitterChannels {
-                    for k in 0..<plane {
-                        let idx = row + ch * plane + k
-                        out.storage[idx] = T(mean + (Double(out.storage[idx]) - mean) * c + b)
+                    if d.c != 1 || d.b != 0 {
+                        var mean = 0.0
+                        for ch in jitter { for k in 0..<plane { mean += Double(dst[row + ch * plane + k]) } }
+                        mean /= Double(jitter.count * plane)
+                        for ch in jitter {
+                            for k in 0..<plane {
+                                let idx = row + ch * plane + k
+                                dst[idx] = T(mean + (Double(dst[idx]) - mean) * d.c + d.b)
+                            }
+                        }
                     }
                 }
             }
@@ -98,3 +112,6 @@ public struct ImageAugmentation: Sendable, Equatable {
         return out
     }
 }
+
+/// One sample's augmentation draws (shift, flip, contrast factor, brightness offset).
+struct _AugmentationDraw { var dx: Int, dy: Int, flip: Bool, c: Double, b: Double }

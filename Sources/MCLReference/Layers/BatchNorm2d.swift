@@ -66,27 +66,35 @@ public struct BatchNorm2d<T: MCLFloat>: Equatable, Sendable {
         let c = numFeatures, b = x.rows
         precondition(x.cols % c == 0 && x.cols > 0,
                      "BatchNorm2d.forward: x is \(x.shapeDescription), expected B×(\(c)·H·W)")
-        let l = x.cols / c
+        let l = x.cols / c, cols = x.cols
         var mean = [Double](repeating: 0, count: c)
         var variance = [Double](repeating: 0, count: c)
         switch mode {
         case .train:
             let n = b * l
             precondition(n >= 2, "BatchNorm2d.forward: train mode needs more than one value per channel, got B·H·W=\(n)")
-            for i in 0..<b {
-                for ch in 0..<c {
-                    let base = i * x.cols + ch * l
-                    for t in 0..<l { mean[ch] += Double(x.storage[base + t]) }
+            // Per channel (in parallel over channels): sums over samples, then positions, in order.
+            x.storage.withUnsafeBufferPointer { px in
+                mean.withUnsafeMutableBufferPointer { pm in
+                    variance.withUnsafeMutableBufferPointer { pv in
+                        Parallel.forEach(c) { ch in
+                            var s = 0.0
+                            for i in 0..<b {
+                                let base = i * cols + ch * l
+                                for t in 0..<l { s += Double(px[base + t]) }
+                            }
+                            let mu = s / Double(n)
+                            var v = 0.0
+                            for i in 0..<b {
+                                let base = i * cols + ch * l
+                                for t in 0..<l { let d = Double(px[base + t]) - mu; v += d * d }
+                            }
+                            pm[ch] = mu
+                            pv[ch] = v / Double(n)
+                        }
+                    }
                 }
             }
-            for ch in 0..<c { mean[ch] /= Double(n) }
-            for i in 0..<b {
-                for ch in 0..<c {
-                    let base = i * x.cols + ch * l
-                    for t in 0..<l { let d = Double(x.storage[base + t]) - mean[ch]; variance[ch] += d * d }
-                }
-            }
-            for ch in 0..<c { variance[ch] /= Double(n) }
             let m = Double(momentum), unbias = Double(n) / Double(n - 1)
             for ch in 0..<c {
                 runningMean[ch] = T((1 - m) * Double(runningMean[ch]) + m * mean[ch])
@@ -98,52 +106,68 @@ public struct BatchNorm2d<T: MCLFloat>: Equatable, Sendable {
             variance = runningVar.map { Double($0) }
         }
         let rstd = variance.map { 1 / ($0 + Double(eps)).squareRoot() }
-        var xhat = x, y = x
-        for i in 0..<b {
-            for ch in 0..<c {
-                let base = i * x.cols + ch * l
-                let gamma = Double(weight[ch]), beta = Double(bias[ch])
-                for t in 0..<l {
-                    let nrm = (Double(x.storage[base + t]) - mean[ch]) * rstd[ch]
-                    xhat.storage[base + t] = T(nrm)
-                    y.storage[base + t] = T(gamma * nrm + beta)
+        var xhat = Matrix<T>(rows: b, cols: cols), y = Matrix<T>(rows: b, cols: cols)
+        x.storage.withUnsafeBufferPointer { px in
+            xhat.storage.withUnsafeMutableBufferPointer { ph in
+                y.storage.withUnsafeMutableBufferPointer { py in
+                    Parallel.forEach(c) { ch in
+                        let gamma = Double(weight[ch]), beta = Double(bias[ch]), mu = mean[ch], r = rstd[ch]
+                        for i in 0..<b {
+                            let base = i * cols + ch * l
+                            for t in 0..<l {
+                                let nrm = (Double(px[base + t]) - mu) * r
+                                ph[base + t] = T(nrm)
+                                py[base + t] = T(gamma * nrm + beta)
+                            }
+                        }
+                    }
                 }
             }
         }
         return (y, Cache(normalized: xhat, rstd: rstd.map { T($0) }, mode: mode))
     }
 
-    /// Gradients w.r.t. x, γ and β (formulas in the type's doc comment).
+    /// Gradients w.r.t. x, γ and β (formulas in the type's doc comment). Parallel over channels;
+    /// each channel's sums run over samples, then positions, in order.
     /// - Shape: dy B×(C·L) → dx B×(C·L), dγ C, dβ C.
     @inlinable public func backward(_ dOut: Matrix<T>, _ cache: Cache) -> (dInput: Matrix<T>, gradients: Gradients) {
         let xhat = cache.normalized
-        let c = numFeatures, b = xhat.rows, l = xhat.cols / c
+        let c = numFeatures, b = xhat.rows, cols = xhat.cols, l = xhat.cols / c
         precondition(dOut.rows == b && dOut.cols == xhat.cols,
                      "BatchNorm2d.backward: dy is \(dOut.shapeDescription), expected \(xhat.shapeDescription)")
         var sumDy = [Double](repeating: 0, count: c)
         var sumDyXhat = [Double](repeating: 0, count: c)
-        for i in 0..<b {
-            for ch in 0..<c {
-                let base = i * xhat.cols + ch * l
-                for t in 0..<l {
-                    let g = Double(dOut.storage[base + t])
-                    sumDy[ch] += g
-                    sumDyXhat[ch] += g * Double(xhat.storage[base + t])
-                }
-            }
-        }
         let n = Double(b * l)
-        var dx = dOut
-        for i in 0..<b {
-            for ch in 0..<c {
-                let base = i * xhat.cols + ch * l
-                let gamma = Double(weight[ch]), r = Double(cache.rstd[ch])
-                let meanG = gamma * sumDy[ch] / n, meanGXhat = gamma * sumDyXhat[ch] / n
-                for t in 0..<l {
-                    let g = Double(dOut.storage[base + t]) * gamma
-                    switch cache.mode {
-                    case .train: dx.storage[base + t] = T(r * (g - meanG - Double(xhat.storage[base + t]) * meanGXhat))
-                    case .eval: dx.storage[base + t] = T(r * g)
+        let train = cache.mode == .train
+        var dx = Matrix<T>(rows: b, cols: cols)
+        dOut.storage.withUnsafeBufferPointer { pdy in
+            xhat.storage.withUnsafeBufferPointer { ph in
+                dx.storage.withUnsafeMutableBufferPointer { pdx in
+                    sumDy.withUnsafeMutableBufferPointer { psd in
+                        sumDyXhat.withUnsafeMutableBufferPointer { psdx in
+                            Parallel.forEach(c) { ch in
+                                var s1 = 0.0, s2 = 0.0
+                                for i in 0..<b {
+                                    let base = i * cols + ch * l
+                                    for t in 0..<l {
+                                        let g = Double(pdy[base + t])
+                                        s1 += g
+                                        s2 += g * Double(ph[base + t])
+                                    }
+                                }
+                                psd[ch] = s1
+                                psdx[ch] = s2
+                                let gamma = Double(weight[ch]), r = Double(cache.rstd[ch])
+                                let meanG = gamma * s1 / n, meanGXhat = gamma * s2 / n
+                                for i in 0..<b {
+                                    let base = i * cols + ch * l
+                                    for t in 0..<l {
+                                        let g = Double(pdy[base + t]) * gamma
+                                        pdx[base + t] = train ? T(r * (g - meanG - Double(ph[base + t]) * meanGXhat)) : T(r * g)
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }

@@ -10,9 +10,11 @@
 /// The layer knows its input shape (C, H, W), fixed at construction (`Sequential.cnnEncoder` computes
 /// it from the previous layers); zero padding, no dilation, no groups.
 ///
-/// The column matrix is built per sample and not kept: backward rebuilds it from the cached input
+/// The column matrix is built per sample group and not kept: backward rebuilds it from the cached input
 /// (memory B·C·H·W instead of B·K·L). Products use the fast GEMM, whose results do not depend on the
-/// thread count; samples are processed in order, so dW and db accumulate in a fixed order.
+/// thread count; samples run in parallel in fixed groups of `samplesPerGroup` whose columns are
+/// multiplied together (one product per group instead of per sample), and dW and db are summed in a
+/// fixed order (within a group by the GEMM, then over groups in group order), whatever the thread count.
 public struct Conv2d<T: MCLFloat>: Equatable, Sendable {
     /// W, O×(C·kh·kw) (PyTorch `weight`, O×C×kh×kw, same memory).
     public var weight: Matrix<T>
@@ -66,26 +68,44 @@ public struct Conv2d<T: MCLFloat>: Equatable, Sendable {
         @inlinable public init(weight: Matrix<T>, bias: [T]) { self.weight = weight; self.bias = bias }
     }
 
-    /// y = conv(x, W) + b.
+    /// Samples per work item of the parallel forward and backward. Fixed (not derived from the
+    /// thread count), so the order in which dW and db are summed never depends on it.
+    @inlinable public static var samplesPerGroup: Int { 8 }
+
+    /// y = conv(x, W) + b. Groups of `samplesPerGroup` samples run in parallel; within a group the
+    /// columns of its n samples sit side by side (K×(n·L)) so one product Y = W·Col (O×(n·L))
+    /// serves them all. Each output element is the same bias + Σ_k as with one product per sample
+    /// (the GEMM's sum over K for an element does not depend on N).
     /// - Shape: x B×(C·H·W) → y B×(O·OH·OW).
     @inlinable public func forward(_ x: Matrix<T>) -> (output: Matrix<T>, cache: Cache) {
         let g = geometry, o = outChannels, k = g.patchSize, l = g.outPlane
         precondition(x.cols == g.input.count,
                      "Conv2d.forward: x is \(x.shapeDescription), expected B×\(g.input.count) (C·H·W for \(g.input))")
         var y = Matrix<T>(rows: x.rows, cols: o * l)
-        var col = [T](repeating: 0, count: k * l)
+        let groupSize = Self.samplesPerGroup, groups = (x.rows + groupSize - 1) / groupSize
         x.storage.withUnsafeBufferPointer { px in
             weight.storage.withUnsafeBufferPointer { pw in
-                y.storage.withUnsafeMutableBufferPointer { py in
-                    col.withUnsafeMutableBufferPointer { pc in
-                        for b in 0..<x.rows {
-                            _im2col(px, offset: b * g.input.count, g, into: pc)
-                            let out = py.baseAddress! + b * o * l
-                            // Bias first, then y_b += W·col (β = 1).
-                            for oc in 0..<o { for t in 0..<l { out[oc * l + t] = bias[oc] } }
-                            gemm(transA: .none, transB: .none, m: o, n: l, k: k, alpha: 1,
-                                 a: pw.baseAddress!, lda: k, b: UnsafePointer(pc.baseAddress!), ldb: l,
-                                 beta: 1, c: out, ldc: l)
+                bias.withUnsafeBufferPointer { pbias in
+                    y.storage.withUnsafeMutableBufferPointer { py in
+                        Parallel.forEach(groups) { group in
+                            let first = group * groupSize, n = min(x.rows, first + groupSize) - first, wide = n * l
+                            withUnsafeTemporaryAllocation(of: T.self, capacity: (k + o) * wide) { scratch in
+                                let pc = UnsafeMutableBufferPointer(rebasing: scratch[0..<(k * wide)])
+                                let yg = scratch.baseAddress! + k * wide  // O×(n·L)
+                                for j in 0..<n {
+                                    _im2col(px, offset: (first + j) * g.input.count, g, into: pc, ld: wide, column: j * l)
+                                }
+                                // Bias first, then Y += W·Col (β = 1).
+                                for oc in 0..<o { (yg + oc * wide).update(repeating: pbias[oc], count: wide) }
+                                gemm(transA: .none, transB: .none, m: o, n: wide, k: k, alpha: 1,
+                                     a: pw.baseAddress!, lda: k, b: UnsafePointer(pc.baseAddress!), ldb: wide,
+                                     beta: 1, c: yg, ldc: wide, threads: 1)
+                                // Y[oc, j·L + t] → y[first + j][oc·L + t].
+                                for j in 0..<n {
+                                    let out = py.baseAddress! + (first + j) * o * l
+                                    for oc in 0..<o { (out + oc * l).update(from: yg + oc * wide + j * l, count: l) }
+                                }
+                            }
                         }
                     }
                 }
@@ -95,6 +115,11 @@ public struct Conv2d<T: MCLFloat>: Equatable, Sendable {
     }
 
     /// dW = Σ_b dy_b·col_bᵀ, db = Σ_b row sums of dy_b, dx_b = col2im(Wᵀ·dy_b).
+    ///
+    /// Parallel over groups of `samplesPerGroup` samples. A group of n samples lays out its
+    /// gradients dY (O×(n·L)) and columns Col (K×(n·L)) side by side, so dW_group = dY·Colᵀ and
+    /// dCol = Wᵀ·dY are one product each; db_group sums sample by sample. The groups' partial dW
+    /// and db are then added in group order — a fixed order for any thread count.
     /// - Shape: dy B×(O·OH·OW) → dx B×(C·H·W), dW O×K, db O.
     @inlinable public func backward(_ dOut: Matrix<T>, _ cache: Cache) -> (dInput: Matrix<T>, gradients: Gradients) {
         let g = geometry, o = outChannels, k = g.patchSize, l = g.outPlane
@@ -102,34 +127,44 @@ public struct Conv2d<T: MCLFloat>: Equatable, Sendable {
         precondition(dOut.rows == x.rows && dOut.cols == o * l,
                      "Conv2d.backward: dy is \(dOut.shapeDescription), expected \(x.rows)×\(o * l)")
         var dx = Matrix<T>(rows: x.rows, cols: x.cols)
-        var dW = Matrix<T>(rows: o, cols: k)
-        var db = [Double](repeating: 0, count: o)
-        var col = [T](repeating: 0, count: k * l)
-        var dcol = [T](repeating: 0, count: k * l)
+        let groupSize = Self.samplesPerGroup, groups = (x.rows + groupSize - 1) / groupSize
+        var partialW = [T](repeating: 0, count: groups * o * k)
+        var partialB = [Double](repeating: 0, count: groups * o)
         x.storage.withUnsafeBufferPointer { px in
             dOut.storage.withUnsafeBufferPointer { pdy in
                 weight.storage.withUnsafeBufferPointer { pw in
-                    dW.storage.withUnsafeMutableBufferPointer { pdw in
-                        dx.storage.withUnsafeMutableBufferPointer { pdx in
-                            col.withUnsafeMutableBufferPointer { pc in
-                                dcol.withUnsafeMutableBufferPointer { pdc in
-                                    for b in 0..<x.rows {
-                                        let dy = pdy.baseAddress! + b * o * l
-                                        for oc in 0..<o {
-                                            var s = 0.0
-                                            for t in 0..<l { s += Double(dy[oc * l + t]) }
-                                            db[oc] += s
+                    partialW.withUnsafeMutableBufferPointer { pdw in
+                        partialB.withUnsafeMutableBufferPointer { pdb in
+                            dx.storage.withUnsafeMutableBufferPointer { pdx in
+                                Parallel.forEach(groups) { group in
+                                    let first = group * groupSize, n = min(x.rows, first + groupSize) - first
+                                    let wide = n * l
+                                    withUnsafeTemporaryAllocation(of: T.self, capacity: (2 * k + o) * wide) { scratch in
+                                        let pc = UnsafeMutableBufferPointer(rebasing: scratch[0..<(k * wide)])
+                                        let pdc = UnsafeMutableBufferPointer(rebasing: scratch[(k * wide)..<(2 * k * wide)])
+                                        let dyg = scratch.baseAddress! + 2 * k * wide  // O×(n·L)
+                                        for j in 0..<n {
+                                            let dy = pdy.baseAddress! + (first + j) * o * l
+                                            for oc in 0..<o {
+                                                var s = 0.0
+                                                for t in 0..<l { s += Double(dy[oc * l + t]) }
+                                                pdb[group * o + oc] += s
+                                                (dyg + oc * wide + j * l).update(from: dy + oc * l, count: l)
+                                            }
+                                            _im2col(px, offset: (first + j) * g.input.count, g, into: pc, ld: wide, column: j * l)
                                         }
-                                        _im2col(px, offset: b * g.input.count, g, into: pc)
-                                        // dW += dy_b (O×L) · col_bᵀ (L×K)
-                                        gemm(transA: .none, transB: .transpose, m: o, n: k, k: l, alpha: 1,
-                                             a: dy, lda: l, b: UnsafePointer(pc.baseAddress!), ldb: l,
-                                             beta: 1, c: pdw.baseAddress!, ldc: k)
-                                        // dcol = Wᵀ (K×O) · dy_b (O×L)
-                                        gemm(transA: .transpose, transB: .none, m: k, n: l, k: o, alpha: 1,
-                                             a: pw.baseAddress!, lda: k, b: dy, ldb: l,
-                                             beta: 0, c: pdc.baseAddress!, ldc: l)
-                                        _col2imAccumulate(UnsafeBufferPointer(pdc), g, into: pdx, offset: b * g.input.count)
+                                        // dW_group = dY (O×nL) · Colᵀ (nL×K)
+                                        gemm(transA: .none, transB: .transpose, m: o, n: k, k: wide, alpha: 1,
+                                             a: UnsafePointer(dyg), lda: wide, b: UnsafePointer(pc.baseAddress!), ldb: wide,
+                                             beta: 0, c: pdw.baseAddress! + group * o * k, ldc: k, threads: 1)
+                                        // dCol = Wᵀ (K×O) · dY (O×nL)
+                                        gemm(transA: .transpose, transB: .none, m: k, n: wide, k: o, alpha: 1,
+                                             a: pw.baseAddress!, lda: k, b: UnsafePointer(dyg), ldb: wide,
+                                             beta: 0, c: pdc.baseAddress!, ldc: wide, threads: 1)
+                                        for j in 0..<n {
+                                            _col2imAccumulate(UnsafeBufferPointer(pdc), g, into: pdx,
+                                                              offset: (first + j) * g.input.count, ld: wide, column: j * l)
+                                        }
                                     }
                                 }
                             }
@@ -137,6 +172,13 @@ public struct Conv2d<T: MCLFloat>: Equatable, Sendable {
                     }
                 }
             }
+        }
+        // Group partial sums, in group order.
+        var dW = Matrix<T>(rows: o, cols: k)
+        var db = [Double](repeating: 0, count: o)
+        for group in 0..<groups {
+            for i in 0..<(o * k) { dW.storage[i] += partialW[group * o * k + i] }
+            for oc in 0..<o { db[oc] += partialB[group * o + oc] }
         }
         return (dx, Gradients(weight: dW, bias: db.map { T($0) }))
     }

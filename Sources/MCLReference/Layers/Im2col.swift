@@ -65,55 +65,78 @@ public struct WindowGeometry: Equatable, Sendable {
 /// im2col of one sample: col[(c·kh + i)·kw + j, oy·OW + ox] = x[c, oy·s − p + i, ox·s − p + j], 0 outside
 /// the image. The row order (c, i, j) is PyTorch's flattening of a (out, in, kh, kw) weight, so
 /// y = W·col with W out×K is the convolution.
-/// - Shape: x C·H·W (at `offset`) → col K×L.
+/// With `ld` and `column`, the K×L block is written at columns column..<column+L of a matrix
+/// with row stride `ld` (the columns of several samples side by side, for one batched product).
+/// - Shape: x C·H·W (at `offset`) → col K×L (row stride `ld`, default L).
 @inlinable func _im2col<T: MCLFloat>(_ x: UnsafeBufferPointer<T>, offset: Int, _ g: WindowGeometry,
-                                     into col: UnsafeMutableBufferPointer<T>) {
-    let h = g.input.height, w = g.input.width, l = g.outPlane
+                                     into col: UnsafeMutableBufferPointer<T>, ld: Int? = nil, column: Int = 0) {
+    let h = g.input.height, w = g.input.width, l = ld ?? g.outPlane
+    let s = g.stride, p = g.padding, outW = g.outW
+    let src = x.baseAddress!, dst = col.baseAddress!
     var row = 0
     for c in 0..<g.input.channels {
-        let plane = offset + c * h * w
+        let plane = offset &+ c &* h &* w
         for i in 0..<g.kernelH {
             for j in 0..<g.kernelW {
-                let base = row * l
+                let (lo, hi) = _validOutputRange(kernelOffset: j, size: w, stride: s, padding: p, outputs: outW)
+                let base = row &* l &+ column
                 for oy in 0..<g.outH {
-                    let y = oy * g.stride - g.padding + i
-                    let out = base + oy * g.outW
+                    let y = oy &* s &- p &+ i
+                    let out = dst + (base &+ oy &* outW)
                     if y < 0 || y >= h {
-                        for ox in 0..<g.outW { col[out + ox] = 0 }
+                        out.update(repeating: 0, count: outW)
                         continue
                     }
-                    for ox in 0..<g.outW {
-                        let xx = ox * g.stride - g.padding + j
-                        col[out + ox] = (xx >= 0 && xx < w) ? x[plane + y * w + xx] : 0
+                    // ox in lo..<hi reads xx = ox·s − p + j inside the row; the rest is padding.
+                    let line = src + (plane &+ y &* w &- p &+ j)
+                    for ox in 0..<lo { out[ox] = 0 }
+                    if s == 1 {
+                        if hi > lo { (out + lo).update(from: line + lo, count: hi &- lo) }
+                    } else {
+                        for ox in lo..<hi { out[ox] = line[ox &* s] }
                     }
+                    for ox in hi..<outW { out[ox] = 0 }
                 }
-                row += 1
+                row &+= 1
             }
         }
     }
 }
 
+/// The outputs ox in lo..<hi whose input column ox·s − p + j lies in 0..<size (lo ≤ hi).
+@inlinable func _validOutputRange(kernelOffset j: Int, size: Int, stride s: Int, padding p: Int,
+                                  outputs: Int) -> (Int, Int) {
+    let lo = min(outputs, p > j ? (p - j + s - 1) / s : 0)
+    let last = size - 1 + p - j
+    let hi = last < 0 ? 0 : min(outputs, last / s + 1)
+    return (lo, max(lo, hi))
+}
+
 /// col2im of one sample, the adjoint of `_im2col`: dx[c, y, x] += Σ dcol over every (i, j, oy, ox)
-/// that read it (entries that fell in the padding are dropped).
-/// - Shape: dcol K×L → dx C·H·W (accumulated at `offset`).
+/// that read it (entries that fell in the padding are dropped), in (c, i, j, oy, ox) order.
+/// `ld` and `column` select a K×L block of a wider matrix, as in `_im2col`.
+/// - Shape: dcol K×L (row stride `ld`, default L) → dx C·H·W (accumulated at `offset`).
 @inlinable func _col2imAccumulate<T: MCLFloat>(_ col: UnsafeBufferPointer<T>, _ g: WindowGeometry,
-                                               into dx: UnsafeMutableBufferPointer<T>, offset: Int) {
-    let h = g.input.height, w = g.input.width, l = g.outPlane
+                                               into dx: UnsafeMutableBufferPointer<T>, offset: Int,
+                                               ld: Int? = nil, column: Int = 0) {
+    let h = g.input.height, w = g.input.width, l = ld ?? g.outPlane
+    let s = g.stride, p = g.padding, outW = g.outW
+    let src = col.baseAddress!, dst = dx.baseAddress!
     var row = 0
     for c in 0..<g.input.channels {
-        let plane = offset + c * h * w
+        let plane = offset &+ c &* h &* w
         for i in 0..<g.kernelH {
             for j in 0..<g.kernelW {
-                let base = row * l
+                let (lo, hi) = _validOutputRange(kernelOffset: j, size: w, stride: s, padding: p, outputs: outW)
+                let base = row &* l &+ column
                 for oy in 0..<g.outH {
-                    let y = oy * g.stride - g.padding + i
+                    let y = oy &* s &- p &+ i
                     if y < 0 || y >= h { continue }
-                    for ox in 0..<g.outW {
-                        let xx = ox * g.stride - g.padding + j
-                        if xx >= 0 && xx < w { dx[plane + y * w + xx] += col[base + oy * g.outW + ox] }
-                    }
+                    let line = dst + (plane &+ y &* w &- p &+ j)
+                    let from = src + (base &+ oy &* outW)
+                    for ox in lo..<hi { line[ox &* s] += from[ox] }
                 }
-                row += 1
+                row &+= 1
             }
         }
     }

@@ -19,7 +19,10 @@ public struct ReLU<T: MCLFloat>: Equatable, Sendable {
     /// y = max(x, 0) elementwise (NaN propagates).
     /// - Shape: x B×C → y B×C.
     @inlinable public func forward(_ x: Matrix<T>) -> (output: Matrix<T>, cache: Cache) {
-        let y = x.map { $0 > 0 || $0.isNaN ? $0 : 0 }
+        var y = x
+        y.storage.withUnsafeMutableBufferPointer { p in
+            for i in p.indices { let v = p[i]; p[i] = v > 0 || v.isNaN ? v : 0 }
+        }
         return (y, Cache(output: y))
     }
 
@@ -28,6 +31,12 @@ public struct ReLU<T: MCLFloat>: Equatable, Sendable {
     @inlinable public func backward(_ dOut: Matrix<T>, _ cache: Cache) -> (dInput: Matrix<T>, gradients: Gradients) {
         precondition(dOut.rows == cache.output.rows && dOut.cols == cache.output.cols,
                      "ReLU.backward: dy is \(dOut.shapeDescription), expected \(cache.output.shapeDescription)")
-        return (dOut.zipMap(cache.output) { g, y in y > 0 ? g : 0 }, Gradients())
+        var dx = dOut
+        dx.storage.withUnsafeMutableBufferPointer { pd in
+            cache.output.storage.withUnsafeBufferPointer { py in
+                for i in pd.indices where !(py[i] > 0) { pd[i] = 0 }
+            }
+        }
+        return (dx, Gradients())
     }
 }

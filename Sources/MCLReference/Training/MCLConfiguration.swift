@@ -33,6 +33,12 @@ public struct MCLConfiguration: Sendable {
     /// BatchNorm1d in the encoder's hidden blocks and in the projection head.
     public var batchNorm = true
     public var augmentation = VectorAugmentation(noiseStd: 0.3, dropout: 0)
+    /// Encoder architecture; `.cnn` needs image samples [C, H, W] (see EncoderKind.swift).
+    public var encoder = EncoderKind.mlp
+    /// CNN channel widths: a stride-1 stem, then one stride-2 block per further width.
+    public var convWidths = [16, 32, 64]
+    /// The views of image data (`.cnn` only; vectors use `augmentation`).
+    public var imageAugmentation = ImageAugmentationPreset.translate
     /// K-means restarts (lowest inertia wins).
     public var kmeansRestarts = 3
     /// k of the kNN evaluation (cosine).
@@ -58,6 +64,6 @@ public struct MCLConfiguration: Sendable {
          ("head_hidden", .number(Double(headHidden))), ("embedding_width", .number(Double(embeddingWidth))),
          ("batch_norm", .bool(batchNorm)), ("noise_std", .number(augmentation.noiseStd)), ("feature_dropout", .number(augmentation.dropout)),
          ("kmeans_restarts", .number(Double(kmeansRestarts))), ("knn_k", .number(Double(knnK))),
-         ("seed", .string(String(seed)))]
+         ("seed", .string(String(seed)))] + encoderJSON
     }
 }

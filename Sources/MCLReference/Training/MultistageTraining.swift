@@ -96,8 +96,8 @@ public struct MultistageContrastiveLearning<T: MCLFloat> {
                 }
             }
             let (model, loss) = try trainer.train(train.x, pseudoLabels: labels, stream: 1000 + UInt64(j),
-                                                  name: "stage \(j)", progress: progress)
-            let z = model.represent(train.x), zTest = model.represent(test.x)
+                                                  name: "stage \(j)", sampleShape: train.sampleShape, progress: progress)
+            let z = model.representations(train.x), zTest = model.representations(test.x)
             var kmRNG = RNG(seed: c.seed, stream: 2000 + UInt64(j))
             let clustering = try KMeans<T>(clusterCount: c.clusters, nInit: c.kmeansRestarts, normalizeRows: true,
                                            seed: kmRNG.next()).fit(z)
@@ -148,9 +148,9 @@ public struct MultistageContrastiveLearning<T: MCLFloat> {
                 continue
             }
             let (model, _) = try trainer.train(train.x, pseudoLabels: nil, stream: 1000 + UInt64(j),
-                                               name: "multi-simclr \(j)", progress: progress)
-            zs.append(model.represent(train.x))
-            zTests.append(model.represent(test.x))
+                                               name: "multi-simclr \(j)", sampleShape: train.sampleShape, progress: progress)
+            zs.append(model.representations(train.x))
+            zTests.append(model.representations(test.x))
         }
         return try evaluateRepresentations(train: Matrix.hconcat(zs), trainLabels: train.labels,
                                            test: Matrix.hconcat(zTests), testLabels: test.labels,

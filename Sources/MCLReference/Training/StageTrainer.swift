@@ -35,11 +35,21 @@ public struct StageTrainer<T: MCLFloat> {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func initialModel(inputWidth: Int, stream: UInt64) -> (ContrastiveModel<T>, RNG) {
+        initialModel(sampleShape: [inputWidth], stream: stream)
+    }
+
+    /// A fresh model for samples of `sampleShape` ([D], or [C, H, W] for the CNN encoder).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func initialModel(sampleShape: [Int], stream: UInt64) -> (ContrastiveModel<T>, RNG) {
         let c = configuration
         var rng = RNG(seed: c.seed, stream: stream)
         var initRNG = rng.split()
-        let encoder = Sequential<T>.mlpEncoder(inputWidth: inputWidth, hiddenWidths: c.encoderHidden,
-                                               outputWidth: c.representationWidth, batchNorm: c.batchNorm, rng: &initRNG)
+        let encoder = c.encoder == .cnn
+            ? Sequential<T>.cnnEncoder(inputShape: sampleShape, widths: c.convWidths,
+                                       outputWidth: c.representationWidth, rng: &initRNG)
+            : Sequential<T>.mlpEncoder(inputWidth: sampleShape.reduce(1, *), hiddenWidths: c.encoderHidden,
+                                       outputWidth: c.representationWidth, batchNorm: c.batchNorm, rng: &initRNG)
         let head = Sequential<T>.projectionHead(inputWidth: c.representationWidth, hiddenWidth: c.headHidden,
                                                 outputWidth: c.embeddingWidth, batchNorm: c.batchNorm,
                                                 rng: &initRNG)
@@ -51,14 +61,18 @@ public struct StageTrainer<T: MCLFloat> {
     ///   - pseudoLabels: dense group id per sample (Eq. 2), or nil for plain SimCLR (stage 0).
     ///   - stream: the RNG stream of this stage (`1000 + j`).
     ///   - name: how progress names the stage, e.g. "stage 1".
+    ///   - sampleShape: [C, H, W] of image rows (needed by the CNN encoder); nil means [D].
     /// - Returns: the trained model and the mean loss of the last epoch.
-    /// - Shape: x M×D.
+    /// - Shape: x M×D (D = C·H·W for images).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public func train(_ x: Matrix<T>, pseudoLabels: [Int]?, stream: UInt64, name: String,
+    public func train(_ x: Matrix<T>, pseudoLabels: [Int]?, stream: UInt64, name: String, sampleShape: [Int]? = nil,
                       progress: (TrainingEvent) -> Void) throws -> (model: ContrastiveModel<T>, loss: Double) {
         let c = configuration
-        var (model, rng) = initialModel(inputWidth: x.cols, stream: stream)
+        let shape = sampleShape ?? [x.cols]
+        try c.validateInput(sampleShape: shape)
+        var (model, rng) = initialModel(sampleShape: shape, stream: stream)
+        let augment = makeAugmenter(sampleShape: shape)
         let groups = pseudoLabels ?? [Int](repeating: 0, count: x.rows)
         let strategy: NegativeSamplingStrategy = pseudoLabels == nil ? .mask : c.sampler
         let sampler = try makeBatchSampler(strategy, pseudoLabels: groups, batchSize: c.batchSize,
@@ -85,8 +99,7 @@ public struct StageTrainer<T: MCLFloat> {
             var sum = 0.0, count = 0, samples = 0
             for batch in sampler.batches(epoch: epoch) {
                 let xb = x.gatherRows(batch)
-                let views = Matrix.vconcat([c.augmentation.apply(xb, rng: &augRNG),
-                                            c.augmentation.apply(xb, rng: &augRNG)])
+                let views = Matrix.vconcat([augment(xb, &augRNG), augment(xb, &augRNG)])
                 let (_, z, cache) = model.forward(views, mode: .train)
                 let out = loss(z, pseudoLabels: useMask ? batch.map { groups[$0] } : nil)
                 let value = Double(out.loss)

@@ -1,0 +1,76 @@
+import Foundation
+
+/// User images: `X` float32/float64 of shape (N, C, H, W) (NCHW, C order, as `np.save` writes a
+/// contiguous PyTorch-style batch), labels as for vectors.
+extension UserData {
+    /// Loads images and labels. Checks (each a `DataError` naming the file): X is 4-D with every
+    /// dimension > 0, floating point and finite; the labels as in `load`. The result has
+    /// `sampleShape == [C, H, W]` and rows of C·H·W values.
+    public static func loadImages<T: MCLFloat>(data path: String, labels labelsPath: String, featureNames: [String]?,
+                                               as: T.Type = T.self) throws -> LabeledData<T> {
+        let array = try NPY.read(path)
+        guard array.shape.count == 4 else {
+            throw DataError("\(path): expected a 4-D array (N, C, H, W) of images for --encoder cnn, got shape "
+                + "\(NPYArray.describe(array.shape))"
+                + (array.shape.count == 2 ? " (a 2-D array (N, D) is vector data: use --encoder mlp)" : ""))
+        }
+        guard array.dtype.isFloatingPoint else {
+            throw DataError("\(path): expected float32 or float64 images, got dtype \(array.dtype.descr)")
+        }
+        guard array.shape.allSatisfy({ $0 > 0 }) else {
+            throw DataError("\(path): the array is empty (shape \(NPYArray.describe(array.shape)))")
+        }
+        let n = array.shape[0], chw = Array(array.shape[1...])
+        let flat = try NPYArray(shape: [n, chw.reduce(1, *)], dtype: array.dtype, bytes: array.bytes, source: path)
+        let x: Matrix<T> = try flat.asMatrix()
+        if let bad = x.storage.firstIndex(where: { !$0.isFinite }) {
+            let s = ImageShape(chw), k = bad % x.cols
+            throw DataError("\(path): value at [\(bad / x.cols), \(k / s.planeSize), \(k % s.planeSize / s.width), "
+                + "\(k % s.width)] is \(x.storage[bad]) (every value must be finite)")
+        }
+        let labels = try loadLabels(labelsPath, rows: x.rows)
+        let names = featureNames ?? (labels.count == 1 ? ["label"] : (0..<labels.count).map { "feature\($0)" })
+        guard names.count == labels.count else {
+            throw DataError("--feature-names: \(names.count) names given but \(labelsPath) has \(labels.count) label columns")
+        }
+        return LabeledData(x: x, labels: labels, featureNames: names, sampleShape: chw)
+    }
+
+    /// The dimensions of the array in `path`, read from its header only (e.g. to choose between the
+    /// vector and image loaders).
+    public static func arrayShape(_ path: String) throws -> [Int] {
+        try NPY.read(path).shape
+    }
+}
+
+/// Per-channel standardisation of images with the train set's statistics: every value of channel c
+/// becomes (v − μ_c)/σ_c, μ_c and σ_c over all train samples and positions (σ_c = 1 when 0). Unlike
+/// the per-column `Standardizer`, it keeps the spatial structure the convolutions look at.
+/// - Shape: train N×(C·H·W), test N′×(C·H·W), `sampleShape` [C, H, W].
+public func standardizeImageChannels<T: MCLFloat>(_ train: inout Matrix<T>, _ test: inout Matrix<T>, sampleShape: [Int]) {
+    let s = ImageShape(sampleShape), plane = s.planeSize
+    precondition(train.cols == s.count && test.cols == s.count,
+                 "standardizeImageChannels: \(train.shapeDescription) / \(test.shapeDescription) vs sample shape \(s)")
+    for ch in 0..<s.channels {
+        var sum = 0.0, sumSq = 0.0
+        for i in 0..<train.rows {
+            for k in 0..<plane { let v = Double(train.storage[i * s.count + ch * plane + k]); sum += v; sumSq += v * v }
+        }
+        let n = Double(train.rows * plane), mean = sum / n
+        let sd = max(0, sumSq / n - mean * mean).squareRoot()
+        let scale = sd > 0 ? 1 / sd : 1
+        for m in [0, 1] {
+            let rows = m == 0 ? train.rows : test.rows
+            for i in 0..<rows {
+                for k in 0..<plane {
+                    let idx = i * s.count + ch * plane + k
+                    if m == 0 {
+                        train.storage[idx] = T((Double(train.storage[idx]) - mean) * scale)
+                    } else {
+                        test.storage[idx] = T((Double(test.storage[idx]) - mean) * scale)
+                    }
+                }
+            }
+        }
+    }
+}

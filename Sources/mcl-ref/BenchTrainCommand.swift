@@ -1,0 +1,130 @@
+import Foundation
+import MCLNumerics
+import MCLReference
+
+/// `mcl-ref bench train`: training throughput of the CNN path (images per second) and where a step
+/// spends its time (GEMM vs im2col/col2im, BatchNorm, ReLU, pooling, loss, optimiser, augmentation).
+let benchTrainCommand = CommandSpec(
+    words: ["bench", "train"],
+    summary: "Measure CNN training throughput (images/s) and the share of a step spent in GEMM.",
+    discussion: """
+    Runs --steps SimCLR training steps (after --warmup untimed ones) exactly as a stage does: a batch
+    of B images, two augmented views, forward through the CNN encoder and projection head, NT-Xent,
+    backward, Adam step. Every layer's forward and backward is timed separately (wall clock), and
+    GEMM calls are timed inside (GEMMProfile). "images/s" counts training samples (each is 2 views,
+    forward and backward). With several threads the GEMM seconds are summed over threads, so the
+    GEMM share is exact only with --threads 1; the layer breakdown is wall time either way.
+    """,
+    options: [
+        .value("dataset", "NAME", "trifeature | cifar-mnist-like", default: "cifar-mnist-like"),
+        .value("size", "S", "image size, 16 or 32", default: "16"),
+        .value("conv-widths", "LIST", "cnn channel widths", default: "16,32,64"),
+        .value("rep-width", "R", "representation width", default: "64"),
+        .value("batch-size", "B", "samples per batch (2B views)", default: "256"),
+        .value("steps", "N", "timed steps", default: "10"),
+        .value("warmup", "N", "untimed steps first", default: "2"),
+        .flag("json", "print exactly one JSON object on stdout"),
+    ],
+    run: runBenchTrain
+)
+
+func runBenchTrain(_ args: ParsedArguments) throws -> Int32 {
+    let dataset = try args.choice("dataset", builtInImageDatasets, default: "cifar-mnist-like")
+    let size = try args.int("size", default: 16)!
+    guard size == 16 || size == 32 else { throw CLIError("--size: must be 16 or 32, got \(size)") }
+    var c = MCLConfiguration()
+    c.encoder = .cnn
+    c.convWidths = try args.intList("conv-widths", min: 1) ?? c.convWidths
+    c.representationWidth = try args.int("rep-width", default: 64, min: 1)!
+    c.batchSize = try args.int("batch-size", default: 256, min: 2)!
+    c.imageAugmentation = ImageAugmentationPreset(rawValue: dataset)!
+    c.seed = try args.uint64("seed", default: 0)
+    let steps = try args.int("steps", default: 10, min: 1)!
+    let warmup = try args.int("warmup", default: 2, min: 0)!
+    let (data, _) = makeImageDataset(dataset, samples: c.batchSize, size: size, seed: c.seed)
+    let trainer = StageTrainer<Float>(configuration: c)
+    var (model, rng) = trainer.initialModel(sampleShape: data.sampleShape, stream: 1000)
+    let augmentation = c.imageAugmentation.augmentation(sampleShape: data.sampleShape)
+    let loss = NTXent<Float>(temperature: Float(c.temperature))
+    var optimizer = Optimizer<Float>(c.optimizer, lr: c.learningRate, weightDecay: c.weightDecay)
+
+    var times: [String: Double] = [:]
+    var order: [String] = []
+    func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+    func add(_ key: String, _ start: UInt64, timed: Bool) {
+        guard timed else { return }
+        if times[key] == nil { order.append(key) }
+        times[key, default: 0] += Double(now() - start) * 1e-9
+    }
+    var totalSeconds = 0.0
+    for step in 0..<(warmup + steps) {
+        let timed = step >= warmup
+        if step == warmup { GEMMProfile.reset(); GEMMProfile.enabled = true }
+        let stepStart = now()
+        var t = now()
+        let views = Matrix.vconcat([augmentation.apply(data.x, rng: &rng), augmentation.apply(data.x, rng: &rng)])
+        add("augmentation", t, timed: timed)
+        var h = views
+        var encoderCaches: [Layer<Float>.Cache] = []
+        for i in model.encoder.layers.indices {
+            t = now()
+            let (y, cache) = model.encoder.layers[i].forward(h, mode: .train)
+            add("\(model.encoder.layers[i].kindName) forward", t, timed: timed)
+            encoderCaches.append(cache)
+            h = y
+        }
+        t = now()
+        let (z, headCache) = model.head.forward(h, mode: .train)
+        let out = loss(z)
+        let (dh, headGrads) = model.head.backward(out.dEmbeddings, headCache)
+        add("projection head + NT-Xent", t, timed: timed)
+        var g = dh
+        var encoderGrads = [Layer<Float>.Gradients](repeating: .none, count: model.encoder.layers.count)
+        for i in model.encoder.layers.indices.reversed() {
+            t = now()
+            let (dx, lg) = model.encoder.layers[i].backward(g, encoderCaches[i])
+            add("\(model.encoder.layers[i].kindName) backward", t, timed: timed)
+            encoderGrads[i] = lg
+            g = dx
+        }
+        t = now()
+        var params = model.namedParameters()
+        let grads = model.namedGradients(ContrastiveModel.Gradients(encoder: Sequential.Gradients(layers: encoderGrads),
+                                                                    head: headGrads))
+        optimizer.step(&params, gradients: grads)
+        try model.setParameters(params)
+        add("Adam step", t, timed: timed)
+        if timed { totalSeconds += Double(now() - stepStart) * 1e-9 }
+    }
+    GEMMProfile.enabled = false
+    let gemmSeconds = GEMMProfile.seconds, gemmCalls = GEMMProfile.calls
+    let imagesPerSecond = Double(steps * c.batchSize) / totalSeconds
+    let threads = Parallel.maxThreads
+    if args.has("json") {
+        print(JSONValue.object([
+            ("dataset", .string(dataset)), ("size", .number(Double(size))),
+            ("conv_widths", .array(c.convWidths.map { .number(Double($0)) })),
+            ("batch_size", .number(Double(c.batchSize))), ("steps", .number(Double(steps))),
+            ("threads", .number(Double(threads))),
+            ("images_per_second", .number(imagesPerSecond.rounded())),
+            ("seconds_per_step", .number((totalSeconds / Double(steps) * 1e4).rounded() / 1e4)),
+            ("gemm_seconds_per_step", .number((gemmSeconds / Double(steps) * 1e4).rounded() / 1e4)),
+            ("gemm_share", .number((gemmSeconds / totalSeconds * 1e3).rounded() / 1e3)),
+            ("gemm_calls_per_step", .number(Double(gemmCalls / steps))),
+            ("layers", .object(order.map { ($0, .number((times[$0]! / Double(steps) * 1e5).rounded() / 1e5)) })),
+        ]).serialized())
+        return 0
+    }
+    print("bench train: \(dataset) \(size)×\(size), conv widths \(c.convWidths.map(String.init).joined(separator: ",")), "
+        + "batch \(c.batchSize) (\(2 * c.batchSize) views), \(steps) steps, threads \(threads)\n")
+    let rows = order.map { key -> [String] in
+        [key, String(format: "%.2f", 1e3 * times[key]! / Double(steps)), String(format: "%.1f", 100 * times[key]! / totalSeconds)]
+    }
+    print(formatTable(header: ["component", "ms/step", "% of step"], rows: rows))
+    print(String(format: "step: %.1f ms  →  %.0f images/s (%.0f views/s, forward + backward)", 1e3 * totalSeconds / Double(steps),
+                 imagesPerSecond, 2 * imagesPerSecond))
+    print(String(format: "GEMM: %.1f ms/step in %d calls/step = %.1f%% of the step%@", 1e3 * gemmSeconds / Double(steps),
+                 gemmCalls / steps, 100 * gemmSeconds / totalSeconds,
+                 threads > 1 ? " (thread-seconds summed over \(threads) threads: use --threads 1 for an exact share)" : ""))
+    return 0
+}
