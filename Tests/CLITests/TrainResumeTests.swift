@@ -103,6 +103,40 @@ final class TrainResumeTests: XCTestCase {
                        FileManager.default.contents(atPath: killed + "/integrated_representations.npy"))
     }
 
+    /// A CNN run resumes too: the stored weights are loaded into a rebuilt convolutional model (the
+    /// checkpoint is cut back to stage 0 by hand, as a kill after stage 0 would leave it).
+    func testResumingACNNRunRebuildsTheConvolutionalModel() throws {
+        let full = scratch + "/cnn", cut = scratch + "/cnn-cut"
+        let args = ["train", "--dataset", "trifeature", "--samples", "64", "--epochs", "1", "--stages", "2",
+                    "--batch-size", "32", "--conv-widths", "4,8", "--rep-width", "8", "--clusters", "2", "--quiet"]
+        let reference = try runMCLRef(args + ["--out", full])
+        XCTAssertEqual(reference.status, 0, reference.stderr)
+        try FileManager.default.copyItem(atPath: full, toPath: cut)
+        let checkpoint = try JSONValue.read(cut + "/checkpoint.json")
+        guard case let .object(pairs) = checkpoint else { return XCTFail("checkpoint.json is not an object") }
+        let truncated = JSONValue.object(pairs.map { key, value in
+            switch key {
+            case "completed_stages": return (key, .number(1))
+            case "stages": return (key, .array(Array(value.arrayValue!.prefix(1))))
+            default: return (key, value)
+            }
+        })
+        try truncated.serialized().write(toFile: cut + "/checkpoint.json", atomically: true, encoding: .utf8)
+        for name in try files(cut) where name.hasPrefix("stage1") || name == "pseudo_labels_stage1.npy"
+            || name.hasPrefix("integrated") || name == "report.json" {
+            try FileManager.default.removeItem(atPath: cut + "/" + name)
+        }
+        let resumed = try runMCLRef(["train", "--resume", cut, "--quiet"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        let names = try files(full).filter { $0.hasSuffix(".npy") }
+        XCTAssert(names.contains("stage1_weights/encoder.0.weight.npy"), "\(names)")
+        XCTAssertEqual(try files(cut).filter { $0.hasSuffix(".npy") }, names)
+        for name in names {
+            XCTAssertEqual(FileManager.default.contents(atPath: full + "/" + name),
+                           FileManager.default.contents(atPath: cut + "/" + name), "\(name) differs after resume")
+        }
+    }
+
     func testResumeRefusesWhatDoesNotMatchTheCheckpoint() throws {
         let x = scratch + "/x.npy", y = scratch + "/y.npy", dir = scratch + "/run"
         let values: [Float] = (0..<(40 * 3)).map { Float(($0 * 37) % 11) - 5 }
