@@ -18,25 +18,16 @@ let traceCommand = CommandSpec(
     a previous trace). Keep the job small (e.g. --samples 256 --epochs 2 --batch-size 32): every
     recorded step stores the whole model twice.
     """,
-    options: [
-        .value("dataset", "NAME", "built-in data: \(builtInDatasets.joined(separator: ", "))", default: "easy-hard"),
-        .value("samples", "N", "built-in data: train samples (the test set has as many)", default: "2048"),
-        .value("data", "X.npy", "your samples, float32/float64 of shape (N, D)"),
-        .value("labels", "Y.npy", "your labels, integer of shape (N,) or (N, F)"),
-        .value("feature-names", "A,B", "names of the label columns"),
-        .value("test-fraction", "F", "held-out fraction of --data", default: "0.5"),
-        .value("test-data", "X.npy", "a separate held-out set (instead of --test-fraction)"),
-        .value("test-labels", "Y.npy", "labels of --test-data"),
-        .flag("no-standardize", "do not standardise user data"),
+    options: dataOptions + [
         .value("out", "DIR", "the trace directory (required)"),
         .value("first-steps", "N", "record every step s < N of each stage", default: "3"),
         .value("steps-every", "M", "and every step s with s % M == 0", default: "50"),
-    ] + mclOptions.filter { $0.name != "multi-simclr" && $0.name != "json" },
+    ] + imageOptions + mclOptions.filter { $0.name != "multi-simclr" && $0.name != "json" },
     run: runTrace
 )
 
 func runTrace(_ args: ParsedArguments) throws -> Int32 {
-    let c = try mclConfiguration(args)
+    var c = try mclConfiguration(args)
     guard let out = args.string("out") else { throw CLIError("--out: missing (the directory to write the trace into)") }
     let firstSteps = try args.int("first-steps", default: 3, min: 0)!
     let stepsEvery = try args.int("steps-every", default: 50, min: 1)!
@@ -51,6 +42,7 @@ func runTrace(_ args: ParsedArguments) throws -> Int32 {
         }
     }
     let (train, test, source) = try loadTrainTest(args, seed: c.seed)
+    try applyImageOptions(args, &c, data: train, source: source)
     try validate(train, c, source: source)
     let printer = ProgressPrinter(quiet: args.has("quiet"))
     printer.log("mcl-ref trace: \(source), \(train.count) train / \(test.count) test samples, seed \(c.seed), "

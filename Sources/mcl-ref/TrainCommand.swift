@@ -51,6 +51,19 @@ func mclConfiguration(_ args: ParsedArguments) throws -> MCLConfiguration {
     return c
 }
 
+/// Where the data comes from: a built-in set or the user's arrays (`train` and `trace`).
+let dataOptions: [OptionSpec] = [
+        .value("dataset", "NAME", "built-in data: \(builtInDatasets.joined(separator: ", "))", default: "easy-hard"),
+        .value("samples", "N", "built-in data: train samples (the test set has as many)", default: "2048"),
+        .value("data", "X.npy", "your samples, float32/float64 of shape (N, D), or images (N, C, H, W)"),
+        .value("labels", "Y.npy", "your labels, integer of shape (N,) or (N, F)"),
+        .value("feature-names", "A,B", "names of the label columns"),
+        .value("test-fraction", "F", "held-out fraction of --data", default: "0.5"),
+        .value("test-data", "X.npy", "a separate held-out set (instead of --test-fraction)"),
+        .value("test-labels", "Y.npy", "labels of --test-data"),
+        .flag("no-standardize", "do not standardise user data"),
+]
+
 /// Built-in data sets by name.
 let builtInDatasets = ["easy-hard"] + builtInImageDatasets
 
@@ -153,16 +166,7 @@ let trainCommand = CommandSpec(
     --no-standardize. Images: --dataset trifeature|cifar-mnist-like, or --data X.npy (N, C, H, W)
     with --encoder cnn (standardised per channel).
     """,
-    options: [
-        .value("dataset", "NAME", "built-in data: \(builtInDatasets.joined(separator: ", "))", default: "easy-hard"),
-        .value("samples", "N", "built-in data: train samples (the test set has as many)", default: "2048"),
-        .value("data", "X.npy", "your samples, float32/float64 of shape (N, D), or images (N, C, H, W)"),
-        .value("labels", "Y.npy", "your labels, integer of shape (N,) or (N, F)"),
-        .value("feature-names", "A,B", "names of the label columns"),
-        .value("test-fraction", "F", "held-out fraction of --data", default: "0.5"),
-        .value("test-data", "X.npy", "a separate held-out set (instead of --test-fraction)"),
-        .value("test-labels", "Y.npy", "labels of --test-data"),
-        .flag("no-standardize", "do not standardise user data"),
+    options: dataOptions + [
         .value("out", "DIR", "write representations, clusters, pseudo labels, weights and report.json; a checkpoint after every stage"),
         .value("resume", "DIR", "continue the run in DIR (a 'train --out DIR' that was stopped) from its last complete stage"),
     ] + imageOptions + mclOptions,

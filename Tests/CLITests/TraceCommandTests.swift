@@ -88,6 +88,22 @@ final class TraceCommandTests: XCTestCase {
 
     /// Replaying a step in Swift from the trace alone (state and optimiser before it, the views, the
     /// mask labels) reproduces the traced loss, every gradient and the state after it, bit for bit.
+    /// Image data gets the same encoder as `train` (a CNN by default) and the trace records its weights.
+    func testImageTraceUsesTheCNNAndAgreesWithTrain() throws {
+        let trained = scratch + "/train", traced = scratch + "/trace"
+        let settings = ["--dataset", "trifeature", "--samples", "64", "--epochs", "1", "--stages", "2", "--batch-size", "32",
+                        "--conv-widths", "4,8", "--rep-width", "8", "--clusters", "2", "--quiet"]
+        let t = try runMCLRef(["train"] + settings + ["--out", trained])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        let r = try runMCLRef(["trace"] + settings + ["--out", traced])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try json(traced + "/trace.json")["configuration"]?["encoder"]?.stringValue, "cnn")
+        for j in 0..<2 {
+            XCTAssertEqual(FileManager.default.contents(atPath: "\(trained)/stage\(j)_representations.npy"),
+                           FileManager.default.contents(atPath: "\(traced)/stage\(j)/representations.npy"), "stage \(j)")
+        }
+    }
+
     func testAStepReplaysBitForBitFromTheTraceAlone() throws {
         let traced = scratch + "/trace"
         XCTAssertEqual(try trace(traced).status, 0)
