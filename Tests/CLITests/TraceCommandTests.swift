@@ -124,7 +124,7 @@ final class TraceCommandTests: XCTestCase {
         }
         let c = TraceCommandTests.configuration
         let dir = "\(traced)/\(entry["dir"]!.stringValue!)"
-        var (model, _) = StageTrainer<Float>(configuration: c).initialModel(inputWidth: 32, stream: 1001)
+        var (model, _) = StageTrainer<Float>(configuration: c).initialModel(sampleShape: [32], stream: 1001)
         try model.loadStateDict(try named(entry["state_before"]!.stringValue!))
         let views = try NPY.readMatrix("\(dir)/views.npy", as: Float.self)
         let mask = try NPY.readIntArray("\(dir)/mask_labels.npy").values

@@ -31,14 +31,8 @@ public struct StageTrainer<T: MCLFloat> {
         self.observer = observer
     }
 
-    /// A fresh model for stage stream `stream`, and the RNG left for sampling and augmentation.
-    @_specialize(where T == Float)
-    @_specialize(where T == Double)
-    public func initialModel(inputWidth: Int, stream: UInt64) -> (ContrastiveModel<T>, RNG) {
-        initialModel(sampleShape: [inputWidth], stream: stream)
-    }
-
-    /// A fresh model for samples of `sampleShape` ([D], or [C, H, W] for the CNN encoder).
+    /// A fresh model for stage stream `stream` and samples of `sampleShape` ([D], or [C, H, W] for
+    /// the CNN encoder), and the RNG left for sampling and augmentation.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func initialModel(sampleShape: [Int], stream: UInt64) -> (ContrastiveModel<T>, RNG) {
