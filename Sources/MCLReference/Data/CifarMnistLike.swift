@@ -24,8 +24,7 @@ import Foundation
 ///
 /// Why these constants (measured when they were chosen, with `train --samples 1024 --size 16
 /// --epochs 10 --batch-size 128 --rep-width 64`, seed 0, natural probe of stage 0 → MCL stages 0–2;
-/// README-images.md has the current numbers over three seeds, including one where stage 0 picks
-/// the grating instead of the digit): the first design (a = 0.12,
+/// with one glyph channel; README-images.md has the current numbers over seeds 0–4): the first design (a = 0.12,
 /// P = S/4, base U(0.3, 0.7), ramp ±0.25) was too hard for the CNN at 16×16 — a 4-px period is
 /// barely resolved by 3×3 filters — so no stage learned it (10.7% → 26.6%); a = 0.2 with half the
 /// colour nuisance made it *easy* (raw-pixel kNN 99.9%, stage 0 already 54%). a = 0.15, P = S/3
