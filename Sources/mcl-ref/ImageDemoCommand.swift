@@ -9,7 +9,7 @@ import MCLReference
 ///   the integrated representation is at least as good as stage 0 on every feature.
 ///
 /// Settings not given on the command line take the values of `ImageDemoSettings` (chosen so the
-/// whole demo stays within a few minutes on 2 cores; measured numbers in README-images.md).
+/// whole demo stays within a few minutes on 2 cores; measured numbers in README.md ("Images")).
 struct ImageDemoSettings {
     var samples: Int
     var size: Int

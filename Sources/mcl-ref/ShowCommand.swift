@@ -9,7 +9,7 @@ let showCommand = CommandSpec(
     summary: "Write a grid of samples of an image data set to a PNG/PPM file and print their labels.",
     discussion: """
     Cells are numbered row by row from 0. Each sample is scaled up ×--scale (nearest neighbour) and
-    framed by a gray border. 4-channel data (cifar-mnist-like) shows the RGB channels 0–2 and the
+    framed by a gray border. 4- or 5-channel data (cifar-mnist-like) shows the RGB channels 0–2 and the
     glyph channel 3 (as gray) side by side in each cell. Values are clamped to [0, 1] and mapped to
     0…255. The format follows the extension of --out: .png or .ppm. The file is written atomically.
     """,
@@ -65,13 +65,13 @@ func runShow(_ args: ParsedArguments) throws -> Int32 {
     return 0
 }
 
-/// The samples of `data` (3- or 4-channel images) laid out in a near-square grid, as RGB bytes.
+/// The samples of `data` (1-, 3-, 4- or 5-channel images; channel 3 is the second panel) laid out in a near-square grid, as RGB bytes.
 func imageGrid<T: MCLFloat>(_ data: LabeledData<T>, scale: Int, border: Int = 2)
     -> (width: Int, height: Int, columns: Int, rgb: [UInt8]) {
     precondition(data.sampleShape.count == 3, "imageGrid: expected [C, H, W] samples, got \(data.sampleShape)")
     let c = data.sampleShape[0], h = data.sampleShape[1], w = data.sampleShape[2]
-    precondition(c == 3 || c == 4 || c == 1, "imageGrid: \(c) channels (expected 1, 3 or 4)")
-    let panels = c == 4 ? 2 : 1
+    precondition(c == 3 || c == 4 || c == 5 || c == 1, "imageGrid: \(c) channels (expected 1, 3, 4 or 5)")
+    let panels = c >= 4 ? 2 : 1
     let cellW = panels * w * scale + (panels - 1) * border, cellH = h * scale
     let columns = Int(Double(data.count).squareRoot().rounded(.up))
     let gridRows = (data.count + columns - 1) / columns

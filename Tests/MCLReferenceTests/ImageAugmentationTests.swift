@@ -60,7 +60,7 @@ final class ImageAugmentationTests: XCTestCase {
         }
         // Contrast/brightness keep the mean of channels 0–2 up to the brightness offset b ∈ [−0.1, 0.1]
         // (zero-filled borders aside: compare on an unshifted augmentation).
-        let jitterOnly = ImageAugmentation(sampleShape: [4, size, size], brightness: 0.1, contrast: 0.2, jitterChannels: [0, 1, 2])
+        let jitterOnly = ImageAugmentation(sampleShape: d.sampleShape, brightness: 0.1, contrast: 0.2, jitterChannels: [0, 1, 2])
         let w = jitterOnly.apply(d.x, rng: &rng)
         for i in 0..<d.count {
             let m0 = (0..<(3 * plane)).reduce(0.0) { $0 + d.x[i, $1] } / Double(3 * plane)

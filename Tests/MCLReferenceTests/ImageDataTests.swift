@@ -127,7 +127,11 @@ final class ImageDataTests: XCTestCase {
 
     func testCifarMnistLikeShapeDeterminismAndLabels() {
         let a: LabeledData<Float> = CifarMnistLike.make(count: 3000, size: 16, seed: 3)
-        XCTAssertEqual(a.sampleShape, [4, 16, 16])
+        XCTAssertEqual(a.sampleShape, [5, 16, 16])  // channels 0–2 natural, 3 and 4 the digit glyph twice
+        let plane = 16 * 16
+        for i in 0..<20 {
+            XCTAssertEqual((0..<plane).map { a.x[i, 3 * plane + $0] }, (0..<plane).map { a.x[i, 4 * plane + $0] }, "sample \(i)")
+        }
         XCTAssertEqual(a.featureNames, ["natural", "digit"])
         assertBalancedAndIndependent(a, "cifar-mnist-like")
         let b: LabeledData<Float> = CifarMnistLike.make(count: 10, size: 32, seed: 3)
@@ -140,7 +144,7 @@ final class ImageDataTests: XCTestCase {
     /// Digits: the canonical glyphs differ pairwise in ≥ 15 pixels at 32×32 (≥ 5 at 16×16), and the
     /// best-correlated canonical glyph (over shifts of ±3 px) recovers the digit of ≥ 90% of jittered
     /// samples. Digit channel
-    /// contrast is high: ≥ 2% of its pixels (a "1" at the thinnest stroke) are > 0.9.
+    /// (3; channel 4 is the same) contrast is high: ≥ 2% of its pixels (a "1" at the thinnest stroke) are > 0.9.
     func testCifarMnistLikeDigitsDistinct() {
         for (size, minDiff) in [(32, 15), (16, 5)] {
             let glyphs = (0..<10).map { CifarMnistLike.renderDigit($0, .canonical(size: size), size: size) }

@@ -13,7 +13,7 @@
 /// - CIFAR-MNIST-like: translation by S/16 (the glyph keeps a margin of about 0.077·S − ½ px, so at
 ///   most a sub-pixel sliver of a stroke is lost); no flip (it mirrors digits and turns grating orientation θ into 180° − θ, another
 ///   class); contrast ±0.2 and brightness ±0.1 on channels 0–2 only (the natural class is the
-///   grating orientation, invariant to both; the digit channel is left alone).
+///   grating orientation, invariant to both; the digit channels are left alone).
 public struct ImageAugmentation: Sendable, Equatable {
     /// [C, H, W] of one sample.
     public var sampleShape: [Int]
@@ -52,7 +52,7 @@ public struct ImageAugmentation: Sendable, Equatable {
 
     /// Translation by S/16, contrast ±0.2 and brightness ±0.1 on channels 0–2 (see the doc comment).
     public static func forCifarMnistLike(size: Int) -> ImageAugmentation {
-        ImageAugmentation(sampleShape: [4, size, size], maxShift: size / 16, brightness: 0.1, contrast: 0.2,
+        ImageAugmentation(sampleShape: [3 + CifarMnistLike.digitCopies, size, size], maxShift: size / 16, brightness: 0.1, contrast: 0.2,
                           jitterChannels: [0, 1, 2])
     }
 

@@ -21,7 +21,7 @@ public enum ImageAugmentationPreset: String, Sendable, CaseIterable {
     /// `ImageAugmentation.forTrifeature`: translation by S/8 only (colour is a feature; no flip).
     case trifeature
     /// `ImageAugmentation.forCifarMnistLike`: translation by S/16, contrast ±0.2 and brightness
-    /// ±0.1 on channels 0–2 (the digit channel is left alone); no flip.
+    /// ±0.1 on channels 0–2 (the digit channels are left alone); no flip.
     case cifarMnistLike = "cifar-mnist-like"
     /// Translation by ⌊S/8⌋ pixels and nothing else: the default for user images, since it keeps
     /// colour, orientation and handedness intact.
