@@ -3,7 +3,7 @@ import Foundation
 /// The floating-point types the engine computes in: `Float` (speed) and `Double` (reference and
 /// gradient checks). Generic code over `MCLFloat` is `@inlinable` so that it is specialised in the
 /// caller's module; a generic kernel left unspecialised runs 20–100× slower.
-public protocol MCLFloat: BinaryFloatingPoint, SIMDScalar, Sendable, CustomStringConvertible
+public protocol MCLFloat: BinaryFloatingPoint, SIMDScalar, Sendable, Codable, CustomStringConvertible
 where Self.RawSignificand: FixedWidthInteger {
     /// NumPy's dtype string for little-endian storage: `"<f4"` or `"<f8"`.
     static var npyDescr: String { get }

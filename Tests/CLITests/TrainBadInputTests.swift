@@ -67,7 +67,7 @@ final class TrainBadInputTests: XCTestCase {
     /// Writes `data` to `name` in the scratch directory and returns its path.
     func file(_ name: String, _ data: Data) -> String {
         let path = scratch + "/" + name
-        FileManager.default.createFile(atPath: path, contents: data)
+        XCTAssert(FileManager.default.createFile(atPath: path, contents: data), path)
         return path
     }
 

@@ -72,7 +72,7 @@ final class NPYTests: XCTestCase {
         let col = try NPY.readMatrix(npyFixtures + "/f64_3x1.npy", as: Double.self)
         XCTAssertEqual(col.rows, 3)
         XCTAssertEqual(col[0, 0], Double.pi)
-        XCTAssertEqual(col[2, 0], 5e-324)
+        XCTAssertEqual(col[2, 0], Double.leastNonzeroMagnitude)
         // A 1-D array is a column only when asked.
         let v = try NPY.read(npyFixtures + "/f32_4d.npy")
         XCTAssertEqual(v.shape, [2, 1, 2, 3])
