@@ -7,9 +7,9 @@
 ///       for pc in stride(0, K, KC)                      — depth block, always in this order
 ///         pack op(B)[pc..<pc+kc, jc..<jc+nc] into KC×NR micro-panels      ┐ parallel region 1
 ///         pack op(A)[0..<M, pc..<pc+kc]     into MR×KC micro-panels      ┘ (split by micro-panel)
-///         each worker, on its own rectangle of MR×NR tiles:              — parallel region 2
-///           for ic in its rows, by MC                   — A block MC×KC stays in L2
-///             for jr in its columns, by NR              — B micro-panel KC×NR stays in L1
+///         workers claim chunks of whole tile rows (or columns) of MR×NR tiles in turn:
+///           for ic in the chunk's rows, by MC           — A block MC×KC stays in L2   — parallel region 2
+///             for jr in the chunk's columns, by NR      — B micro-panel KC×NR stays in L1
 ///               for ir in ic..<ic+MC, by MR
 ///                 C[ir, jr] ← α·(A micro-panel · B micro-panel) + β'·C[ir, jr]
 ///
@@ -214,9 +214,8 @@ func gemmPacked<G: GEMMConfiguration>(
     while jc < n {
         let nc = min(G.nc, n &- jc)
         let nTiles = (nc &+ nr &- 1) / nr
-        // Split the M×nc tile grid into one rectangle per worker: by rows of tiles when there are
-        // enough (each worker then keeps its own A blocks in its own L2, sharing the B panel),
-        // otherwise by columns of tiles.
+        // Cut the M×nc tile grid by rows of tiles when there are enough (a worker then keeps its
+        // chunk's A blocks in its own L2, sharing the B panel), otherwise by columns of tiles.
         let splitRows = mTiles >= 4 &* workers || mTiles >= nTiles
         var pc = 0
         while pc < k {
@@ -243,65 +242,77 @@ func gemmPacked<G: GEMMConfiguration>(
                 }
             }
 
-            // Region 2: every worker computes its rectangle of tiles.
-            let compute = { (w: Int) in
-                var r0 = 0, r1 = mTiles, c0 = 0, c1 = nTiles
-                if splitRows {
-                    r0 = mTiles &* w / workers; r1 = mTiles &* (w &+ 1) / workers
-                } else {
-                    c0 = nTiles &* w / workers; c1 = nTiles &* (w &+ 1) / workers
-                }
-                withUnsafeTemporaryAllocation(of: S.self, capacity: mr &* nr) { scratchBuffer in
-                    let scratch = scratchBuffer.baseAddress!
-                    var ib = r0
-                    while ib < r1 {
-                        let ie = min(ib &+ mcTiles, r1)
-                        for jt in c0..<c1 {
-                            let bPanel = packedB + jt &* nr &* kc
-                            let j = jc &+ jt &* nr
-                            let nValid = min(nr, n &- j)
-                            var aPanel = packedA + ib &* mr &* kc
-                            for it in ib..<ie {
-                                let i = it &* mr
-                                let mValid = min(mr, m &- i)
-                                let cTile = c + (i &* ldc &+ j)
-                                /// Writes the valid mValid×nValid part of the scratch tile.
-                                @inline(__always) func writeEdge(_ mValid: Int, _ nValid: Int) {
-                                    for r in 0..<mValid {
-                                        let src = scratch + r &* nr
-                                        let dst = cTile + r &* ldc
-                                        if betaBlock == 0 {
-                                            for q in 0..<nValid { dst[q] = alpha * src[q] }
-                                        } else {
-                                            for q in 0..<nValid { dst[q] = alpha * src[q] + betaBlock * dst[q] }
+            // Region 2: the tile grid is cut into chunks of whole tile rows (or columns), about four
+            // per worker, and the workers claim chunks from a shared counter until none is left, so
+            // a worker that the OS deschedules delays only the chunk it holds. Which worker
+            // computes a tile never changes the tile's arithmetic: the bits do not depend on it.
+            let lines = splitRows ? mTiles : nTiles
+            let perWorker = (lines &+ 4 &* workers &- 1) / (4 &* workers)
+            let chunkLines = workers == 1 ? lines : max(1, min(splitRows ? mcTiles : lines, perWorker))
+            let chunkCount = (lines &+ chunkLines &- 1) / chunkLines
+            let counter = WorkCounter()
+            let compute = { (_: Int) in
+                while true {
+                    let chunk = counter.claim()
+                    if chunk >= chunkCount { break }
+                    var r0 = 0, r1 = mTiles, c0 = 0, c1 = nTiles
+                    if splitRows {
+                        r0 = chunk &* chunkLines; r1 = min(mTiles, r0 &+ chunkLines)
+                    } else {
+                        c0 = chunk &* chunkLines; c1 = min(nTiles, c0 &+ chunkLines)
+                    }
+                    withUnsafeTemporaryAllocation(of: S.self, capacity: mr &* nr) { scratchBuffer in
+                        let scratch = scratchBuffer.baseAddress!
+                        var ib = r0
+                        while ib < r1 {
+                            let ie = min(ib &+ mcTiles, r1)
+                            for jt in c0..<c1 {
+                                let bPanel = packedB + jt &* nr &* kc
+                                let j = jc &+ jt &* nr
+                                let nValid = min(nr, n &- j)
+                                var aPanel = packedA + ib &* mr &* kc
+                                for it in ib..<ie {
+                                    let i = it &* mr
+                                    let mValid = min(mr, m &- i)
+                                    let cTile = c + (i &* ldc &+ j)
+                                    /// Writes the valid mValid×nValid part of the scratch tile.
+                                    @inline(__always) func writeEdge(_ mValid: Int, _ nValid: Int) {
+                                        for r in 0..<mValid {
+                                            let src = scratch + r &* nr
+                                            let dst = cTile + r &* ldc
+                                            if betaBlock == 0 {
+                                                for q in 0..<nValid { dst[q] = alpha * src[q] }
+                                            } else {
+                                                for q in 0..<nValid { dst[q] = alpha * src[q] + betaBlock * dst[q] }
+                                            }
                                         }
                                     }
-                                }
-                                if directA && mValid == mr {
-                                    // Full rows of a cache-resident row-major A, read in place.
-                                    let aRows = a + (i &* lda &+ pc)
-                                    if nValid == nr {
-                                        G.kernel(kc: kc, a: aRows, aRow: lda, aStep: 1, b: bPanel, c: cTile,
-                                                 ldc: ldc, alpha: alpha, beta: betaBlock)
+                                    if directA && mValid == mr {
+                                        // Full rows of a cache-resident row-major A, read in place.
+                                        let aRows = a + (i &* lda &+ pc)
+                                        if nValid == nr {
+                                            G.kernel(kc: kc, a: aRows, aRow: lda, aStep: 1, b: bPanel, c: cTile,
+                                                     ldc: ldc, alpha: alpha, beta: betaBlock)
+                                        } else {
+                                            G.kernel(kc: kc, a: aRows, aRow: lda, aStep: 1, b: bPanel, c: scratch,
+                                                     ldc: nr, alpha: 1, beta: 0)
+                                            writeEdge(mValid, nValid)
+                                        }
+                                    } else if mValid == mr && nValid == nr {
+                                        G.kernel(kc: kc, a: aPanel, aRow: 1, aStep: mr, b: bPanel, c: cTile, ldc: ldc,
+                                                 alpha: alpha, beta: betaBlock)
                                     } else {
-                                        G.kernel(kc: kc, a: aRows, aRow: lda, aStep: 1, b: bPanel, c: scratch,
+                                        // Edge tile: full tile into scratch (α = 1, β = 0 stores the
+                                        // exact sums), then the valid part with the same arithmetic.
+                                        G.kernel(kc: kc, a: aPanel, aRow: 1, aStep: mr, b: bPanel, c: scratch,
                                                  ldc: nr, alpha: 1, beta: 0)
                                         writeEdge(mValid, nValid)
                                     }
-                                } else if mValid == mr && nValid == nr {
-                                    G.kernel(kc: kc, a: aPanel, aRow: 1, aStep: mr, b: bPanel, c: cTile, ldc: ldc,
-                                             alpha: alpha, beta: betaBlock)
-                                } else {
-                                    // Edge tile: full tile into scratch (α = 1, β = 0 stores the
-                                    // exact sums), then the valid part with the same arithmetic.
-                                    G.kernel(kc: kc, a: aPanel, aRow: 1, aStep: mr, b: bPanel, c: scratch,
-                                             ldc: nr, alpha: 1, beta: 0)
-                                    writeEdge(mValid, nValid)
+                                    aPanel += mr &* kc
                                 }
-                                aPanel += mr &* kc
                             }
+                            ib = ie
                         }
-                        ib = ie
                     }
                 }
             }

@@ -36,6 +36,16 @@ public enum Parallel {
     }
 }
 
+/// A shared counter from which the workers of one parallel region claim work items 0, 1, 2, … in
+/// turn (dynamic scheduling). Use it only where the result of an item does not depend on which
+/// worker computes it.
+public final class WorkCounter: @unchecked Sendable {
+    private let next = Atomic<Int>(0)
+    public init() {}
+    /// The next unclaimed item (relaxed: the region's join publishes the results).
+    @inline(__always) public func claim() -> Int { next.wrappingAdd(1, ordering: .relaxed).oldValue }
+}
+
 /// A fixed set of worker threads that execute one *job* at a time: `run(width: W, body)` calls
 /// `body(0)` on the calling thread and `body(1)`, …, `body(W-1)` on workers 0…W-2, and returns when
 /// all have finished.
