@@ -81,7 +81,21 @@ func pct(_ x: Double) -> String { String(format: "%.1f", 100 * x) }
 
 /// Mean, standard deviation and range of the probe accuracy of three representations over seeds.
 struct DemoSummary {
-    struct Row { var name: String; var mean: [Double]; var sd: [Double]; var min: [Double]; var max: [Double] }
+    struct Row {
+        var name: String, mean: [Double] = [], sd: [Double] = [], min: [Double] = [], max: [Double] = []
+
+        /// Mean, sample standard deviation and range over seeds of `pick(report)[j]` for each feature j.
+        init(name: String, results: [SeedResult], features: Int, _ pick: (MCLReport) -> [Double]) {
+            self.name = name
+            let values = results.map { pick($0.report) }
+            for j in 0..<features {
+                let v = values.map { $0[j] }
+                let mean = v.reduce(0, +) / Double(v.count)
+                let variance = v.count > 1 ? v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(v.count - 1) : 0
+                self.mean.append(mean); sd.append(variance.squareRoot()); min.append(v.min()!); max.append(v.max()!)
+            }
+        }
+    }
     var features: [String]
     var rows: [Row]
 
@@ -108,15 +122,7 @@ struct DemoSummary {
 func demoSummary(_ results: [SeedResult]) -> DemoSummary {
     let features = results[0].report.features
     func row(_ name: String, _ pick: (MCLReport) -> [Double]) -> DemoSummary.Row {
-        let values = results.map { pick($0.report) }
-        var r = DemoSummary.Row(name: name, mean: [], sd: [], min: [], max: [])
-        for j in features.indices {
-            let v = values.map { $0[j] }
-            let mean = v.reduce(0, +) / Double(v.count)
-            let variance = v.count > 1 ? v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(v.count - 1) : 0
-            r.mean.append(mean); r.sd.append(variance.squareRoot()); r.min.append(v.min()!); r.max.append(v.max()!)
-        }
-        return r
+        DemoSummary.Row(name: name, results: results, features: features.count, pick)
     }
     let stages = results[0].report.stages.count
     return DemoSummary(features: features, rows: [

@@ -157,15 +157,7 @@ func stageSummary(_ results: [SeedResult]) -> DemoSummary {
     let features = results[0].report.features
     let stages = results[0].report.stages.count
     func row(_ name: String, _ pick: (MCLReport) -> [Double]) -> DemoSummary.Row {
-        let values = results.map { pick($0.report) }
-        var r = DemoSummary.Row(name: name, mean: [], sd: [], min: [], max: [])
-        for j in features.indices {
-            let v = values.map { $0[j] }
-            let mean = v.reduce(0, +) / Double(v.count)
-            let variance = v.count > 1 ? v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(v.count - 1) : 0
-            r.mean.append(mean); r.sd.append(variance.squareRoot()); r.min.append(v.min()!); r.max.append(v.max()!)
-        }
-        return r
+        DemoSummary.Row(name: name, results: results, features: features.count, pick)
     }
     return DemoSummary(features: features, rows: (0..<stages).map { j in row("stage \(j) alone") { $0.stages[j].alone.probe } }
         + [row("MCL, \(stages) stages") { $0.stages[stages - 1].integrated.probe }])
