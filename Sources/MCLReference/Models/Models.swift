@@ -142,15 +142,19 @@ public struct ContrastiveModel<T: MCLFloat>: Equatable, Sendable {
         encoder.namedGradients(g.encoder, prefix: "encoder.") + head.namedGradients(g.head, prefix: "head.")
     }
 
+    /// Throws `.unexpected` for names that belong to neither the encoder nor the head (the parts
+    /// reject unknown names under their own prefix).
+    @inlinable static func rejectOutsideNames(_ list: NamedMatrices<T>) throws {
+        let extra = list.map { $0.name }.filter { !$0.hasPrefix("encoder.") && !$0.hasPrefix("head.") }
+        if !extra.isEmpty { throw StateLoadingError.unexpected(extra) }
+    }
+
     /// Loads trainable parameters by name (buffer entries ignored). Unchanged if it throws.
     @inlinable public mutating func setParameters(_ list: NamedMatrices<T>, strict: Bool = true) throws {
         var copy = self
         try copy.encoder.setParameters(list, prefix: "encoder.", strict: strict)
         try copy.head.setParameters(list, prefix: "head.", strict: strict)
-        if strict {
-            let extra = list.map { $0.name }.filter { !$0.hasPrefix("encoder.") && !$0.hasPrefix("head.") }
-            if !extra.isEmpty { throw StateLoadingError.unexpected(extra) }
-        }
+        if strict { try ContrastiveModel.rejectOutsideNames(list) }
         self = copy
     }
 
@@ -159,10 +163,7 @@ public struct ContrastiveModel<T: MCLFloat>: Equatable, Sendable {
         var copy = self
         try copy.encoder.loadStateDict(list, prefix: "encoder.", strict: strict)
         try copy.head.loadStateDict(list, prefix: "head.", strict: strict)
-        if strict {
-            let extra = list.map { $0.name }.filter { !$0.hasPrefix("encoder.") && !$0.hasPrefix("head.") }
-            if !extra.isEmpty { throw StateLoadingError.unexpected(extra) }
-        }
+        if strict { try ContrastiveModel.rejectOutsideNames(list) }
         self = copy
     }
 }
