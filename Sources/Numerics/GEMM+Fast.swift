@@ -250,79 +250,77 @@ func gemmPacked<G: GEMMConfiguration>(
             let perWorker = (lines &+ 4 &* workers &- 1) / (4 &* workers)
             let chunkLines = workers == 1 ? lines : max(1, min(splitRows ? mcTiles : lines, perWorker))
             let chunkCount = (lines &+ chunkLines &- 1) / chunkLines
-            let counter = WorkCounter()
-            let compute = { (_: Int) in
-                while true {
-                    let chunk = counter.claim()
-                    if chunk >= chunkCount { break }
-                    var r0 = 0, r1 = mTiles, c0 = 0, c1 = nTiles
-                    if splitRows {
-                        r0 = chunk &* chunkLines; r1 = min(mTiles, r0 &+ chunkLines)
-                    } else {
-                        c0 = chunk &* chunkLines; c1 = min(nTiles, c0 &+ chunkLines)
-                    }
-                    withUnsafeTemporaryAllocation(of: S.self, capacity: mr &* nr) { scratchBuffer in
-                        let scratch = scratchBuffer.baseAddress!
-                        var ib = r0
-                        while ib < r1 {
-                            let ie = min(ib &+ mcTiles, r1)
-                            for jt in c0..<c1 {
-                                let bPanel = packedB + jt &* nr &* kc
-                                let j = jc &+ jt &* nr
-                                let nValid = min(nr, n &- j)
-                                var aPanel = packedA + ib &* mr &* kc
-                                for it in ib..<ie {
-                                    let i = it &* mr
-                                    let mValid = min(mr, m &- i)
-                                    let cTile = c + (i &* ldc &+ j)
-                                    /// Writes the valid mValid×nValid part of the scratch tile.
-                                    @inline(__always) func writeEdge(_ mValid: Int, _ nValid: Int) {
-                                        for r in 0..<mValid {
-                                            let src = scratch + r &* nr
-                                            let dst = cTile + r &* ldc
-                                            if betaBlock == 0 {
-                                                for q in 0..<nValid { dst[q] = alpha * src[q] }
-                                            } else {
-                                                for q in 0..<nValid { dst[q] = alpha * src[q] + betaBlock * dst[q] }
-                                            }
+            let computeChunk = { (chunk: Int) in
+                var r0 = 0, r1 = mTiles, c0 = 0, c1 = nTiles
+                if splitRows {
+                    r0 = chunk &* chunkLines; r1 = min(mTiles, r0 &+ chunkLines)
+                } else {
+                    c0 = chunk &* chunkLines; c1 = min(nTiles, c0 &+ chunkLines)
+                }
+                withUnsafeTemporaryAllocation(of: S.self, capacity: mr &* nr) { scratchBuffer in
+                    let scratch = scratchBuffer.baseAddress!
+                    var ib = r0
+                    while ib < r1 {
+                        let ie = min(ib &+ mcTiles, r1)
+                        for jt in c0..<c1 {
+                            let bPanel = packedB + jt &* nr &* kc
+                            let j = jc &+ jt &* nr
+                            let nValid = min(nr, n &- j)
+                            var aPanel = packedA + ib &* mr &* kc
+                            for it in ib..<ie {
+                                let i = it &* mr
+                                let mValid = min(mr, m &- i)
+                                let cTile = c + (i &* ldc &+ j)
+                                /// Writes the valid mValid×nValid part of the scratch tile.
+                                @inline(__always) func writeEdge(_ mValid: Int, _ nValid: Int) {
+                                    for r in 0..<mValid {
+                                        let src = scratch + r &* nr
+                                        let dst = cTile + r &* ldc
+                                        if betaBlock == 0 {
+                                            for q in 0..<nValid { dst[q] = alpha * src[q] }
+                                        } else {
+                                            for q in 0..<nValid { dst[q] = alpha * src[q] + betaBlock * dst[q] }
                                         }
                                     }
-                                    if directA && mValid == mr {
-                                        // Full rows of a cache-resident row-major A, read in place.
-                                        let aRows = a + (i &* lda &+ pc)
-                                        if nValid == nr {
-                                            G.kernel(kc: kc, a: aRows, aRow: lda, aStep: 1, b: bPanel, c: cTile,
-                                                     ldc: ldc, alpha: alpha, beta: betaBlock)
-                                        } else {
-                                            G.kernel(kc: kc, a: aRows, aRow: lda, aStep: 1, b: bPanel, c: scratch,
-                                                     ldc: nr, alpha: 1, beta: 0)
-                                            writeEdge(mValid, nValid)
-                                        }
-                                    } else if mValid == mr && nValid == nr {
-                                        G.kernel(kc: kc, a: aPanel, aRow: 1, aStep: mr, b: bPanel, c: cTile, ldc: ldc,
-                                                 alpha: alpha, beta: betaBlock)
+                                }
+                                if directA && mValid == mr {
+                                    // Full rows of a cache-resident row-major A, read in place.
+                                    let aRows = a + (i &* lda &+ pc)
+                                    if nValid == nr {
+                                        G.kernel(kc: kc, a: aRows, aRow: lda, aStep: 1, b: bPanel, c: cTile,
+                                                 ldc: ldc, alpha: alpha, beta: betaBlock)
                                     } else {
-                                        // Edge tile: full tile into scratch (α = 1, β = 0 stores the
-                                        // exact sums), then the valid part with the same arithmetic.
-                                        G.kernel(kc: kc, a: aPanel, aRow: 1, aStep: mr, b: bPanel, c: scratch,
+                                        G.kernel(kc: kc, a: aRows, aRow: lda, aStep: 1, b: bPanel, c: scratch,
                                                  ldc: nr, alpha: 1, beta: 0)
                                         writeEdge(mValid, nValid)
                                     }
-                                    aPanel += mr &* kc
+                                } else if mValid == mr && nValid == nr {
+                                    G.kernel(kc: kc, a: aPanel, aRow: 1, aStep: mr, b: bPanel, c: cTile, ldc: ldc,
+                                             alpha: alpha, beta: betaBlock)
+                                } else {
+                                    // Edge tile: full tile into scratch (α = 1, β = 0 stores the
+                                    // exact sums), then the valid part with the same arithmetic.
+                                    G.kernel(kc: kc, a: aPanel, aRow: 1, aStep: mr, b: bPanel, c: scratch,
+                                             ldc: nr, alpha: 1, beta: 0)
+                                    writeEdge(mValid, nValid)
                                 }
+                                aPanel += mr &* kc
                             }
-                            ib = ie
                         }
+                        ib = ie
                     }
                 }
             }
 
             if workers == 1 {
                 pack(0)
-                compute(0)
+                for chunk in 0..<chunkCount { computeChunk(chunk) }
             } else {
                 Parallel.forEach(workers, threads: workers, pack)
-                Parallel.forEach(workers, threads: workers, compute)
+                let counter = WorkCounter()
+                Parallel.forEach(workers, threads: workers) { _ in
+                    while case let chunk = counter.claim(), chunk < chunkCount { computeChunk(chunk) }
+                }
             }
             pc &+= kc
         }
