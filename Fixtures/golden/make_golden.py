@@ -332,6 +332,61 @@ def simclr(inp, p, names):
     return out
 
 
+def adam_update(params, grads, m, v2, t, lr=1e-2, b1=0.9, b2=0.999, eps=1e-8):
+    for n in params:
+        g = grads[n]
+        m[n] = b1 * m[n] + (1 - b1) * g
+        v2[n] = b2 * v2[n] + (1 - b2) * g * g
+        params[n] = params[n] - (lr / (1 - b1 ** t)) * m[n] / (np.sqrt(v2[n]) / np.sqrt(1 - b2 ** t) + eps)
+
+
+def moco(inp, p, names):
+    """MoCo-v2 with the queue masked by pseudo labels (Eq. 3), written from the formulas."""
+    params = {n: inp("param." + n) for n in names}
+    keyp = {n: inp("key_param." + n) for n in names}
+    va, vb, labels = inp("views_a"), inp("views_b"), inp("batch_labels")
+    queue, qlab = inp("queue").copy(), inp("queue_labels").copy()
+    tau, mom, L = p["temperature"], p["momentum"], p["queue_length"]
+    m = {n: np.zeros_like(v) for n, v in params.items()}
+    v2 = {n: np.zeros_like(v) for n, v in params.items()}
+    out, losses, ptr = {}, [], 0
+    for s in range(va.shape[0]):
+        keyp = {n: mom * keyp[n] + (1 - mom) * params[n] for n in names}
+        zq, caches = model_forward(params, va[s])
+        zk, _ = model_forward(keyp, vb[s])
+        k, _ = l2n_forward(zk)
+        q, qnorm = l2n_forward(zq)
+        b = q.shape[0]
+        logits = np.concatenate([(q * k).sum(axis=1, keepdims=True), q @ queue.T], axis=1) / tau
+        allowed = np.concatenate([np.ones((b, 1), bool), qlab[None, :] == labels[s][:, None]], axis=1)
+        masked = np.where(allowed, logits, -np.inf)
+        mx = masked.max(axis=1, keepdims=True)
+        lse = mx[:, 0] + np.log(np.exp(masked - mx).sum(axis=1))
+        loss = (lse - logits[:, 0]).mean()
+        sm = np.exp(masked - lse[:, None])
+        sm[:, 0] -= 1.0
+        g = sm / b
+        dq = (g[:, :1] * k + g[:, 1:] @ queue) / tau
+        grads = model_backward(params, caches, l2n_backward(dq, q, qnorm))
+        if s == 0:
+            out["query_embedding"] = zq
+            out["loss"] = np.array(loss)
+            out.update({"grad." + n: grads[n] for n in names})
+        adam_update(params, grads, m, v2, s + 1, lr=1e-2)
+        if s == 0:
+            out.update({"param_after." + n: params[n].copy() for n in names})
+        for i in range(b):
+            queue[ptr], qlab[ptr] = k[i], labels[s][i]
+            ptr = (ptr + 1) % L
+        losses.append(loss)
+    out["losses_next"] = np.array(losses[1:])
+    out.update({"key_param_after." + n: keyp[n] for n in names})
+    out["queue_after"] = queue
+    out["queue_labels_after"] = qlab
+    out["queue_pointer_after"] = np.array(ptr)
+    return out
+
+
 # ---- driver ---------------------------------------------------------------------------------
 
 COMPONENTS = {"gemm": gemm, "Linear": linear, "ReLU": relu, "BatchNorm1d": batchnorm,
@@ -353,6 +408,9 @@ def process(case_dir):
     elif comp == "SimCLR":
         names = [e["name"][len("param."):] for e in manifest["inputs"] if e["name"].startswith("param.")]
         out = simclr(inp, p, names)
+    elif comp == "MoCo":
+        names = [e["name"][len("param."):] for e in manifest["inputs"] if e["name"].startswith("param.")]
+        out = moco(inp, p, names)
     else:
         raise SystemExit(f"{case_dir}: no numpy recomputation for component {comp!r} — add one")
     listed = {e["name"]: e for e in manifest["outputs"]}

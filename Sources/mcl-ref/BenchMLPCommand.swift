@@ -35,21 +35,15 @@ func runBenchMLP(_ args: ParsedArguments) throws -> Int32 {
     let e = try args.int("embedding", default: 32, min: 1)!
     let repeats = try args.int("repeats", default: 11, min: 1)!
     var rng = RNG(seed: try args.uint64("seed", default: 0))
-    var model = ContrastiveModel<Float>(
+    let model = ContrastiveModel<Float>(
         encoder: .mlpEncoder(inputWidth: d, hiddenWidths: [h], outputWidth: r, rng: &rng),
         head: .projectionHead(inputWidth: r, hiddenWidth: p, outputWidth: e, rng: &rng))
     let views: Matrix<Float> = rng.normalMatrix(2 * b, d)
-    let loss = NTXent<Float>(temperature: 0.5)
-    var optimizer = Optimizer<Float>(.adam, lr: 1e-3, weightDecay: 0)
+    // The step training runs (TrainingStep.swift): SimCLR's objective, Adam.
+    var step = TrainingStep(model: model, objective: .simclr(NTXent(temperature: 0.5)), optimizer: .adam(Adam(lr: 1e-3)))
     var lastLoss: Float = 0
     let seconds = medianSeconds(repeats: repeats) {
-        let (_, z, cache) = model.forward(views, mode: .train)
-        let out = loss(z)
-        let (_, grads) = model.backward(out.dEmbeddings, cache)
-        var params = model.namedParameters()
-        optimizer.step(&params, gradients: model.namedGradients(grads))
-        try! model.setParameters(params)
-        lastLoss = out.loss
+        lastLoss = step(views: views, labels: nil, learningRate: 1e-3).loss
     }
     guard lastLoss.isFinite else { throw CLIError("bench mlp: the loss diverged (\(lastLoss))", exitCode: 1) }
     let samplesPerSecond = Double(b) / seconds

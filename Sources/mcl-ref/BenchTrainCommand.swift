@@ -8,10 +8,11 @@ let benchTrainCommand = CommandSpec(
     words: ["bench", "train"],
     summary: "Measure CNN training throughput (images/s) and the share of a step spent in GEMM.",
     discussion: """
-    Runs --steps SimCLR training steps (after --warmup untimed ones) exactly as a stage does: a batch
-    of B images, two augmented views, forward through the CNN encoder and projection head, NT-Xent,
-    backward, Adam step. Every layer's forward and backward is timed separately (wall clock), and
-    GEMM calls are timed inside (GEMMProfile). "images/s" counts training samples (each is 2 views,
+    Runs --steps training steps (after --warmup untimed ones) through the step a stage runs
+    (TrainingStep): a batch of B images, two augmented views, forward through the CNN encoder and
+    projection head, the method's loss, backward, Adam step. A profiler times every layer's forward
+    and backward, the loss and the optimiser (wall clock), and GEMM calls are timed inside
+    (GEMMProfile). "images/s" counts training samples (each is 2 views,
     forward and backward). With several threads the GEMM seconds are summed over threads, so the
     GEMM share is exact only with --threads 1; the layer breakdown is wall time either way.
     """,
@@ -21,6 +22,7 @@ let benchTrainCommand = CommandSpec(
         .value("conv-widths", "LIST", "cnn channel widths", default: "16,32,64"),
         .value("rep-width", "R", "representation width", default: "64"),
         .value("batch-size", "B", "samples per batch (2B views)", default: "256"),
+        .value("method", "NAME", "simclr | moco", default: "simclr"),
         .value("steps", "N", "timed steps", default: "10"),
         .value("warmup", "N", "untimed steps first", default: "2"),
         .flag("json", "print exactly one JSON object on stdout"),
@@ -39,63 +41,35 @@ func runBenchTrain(_ args: ParsedArguments) throws -> Int32 {
     c.batchSize = try args.int("batch-size", default: 256, min: 2)!
     c.imageAugmentation = ImageAugmentationPreset(rawValue: dataset)!
     c.seed = try args.uint64("seed", default: 0)
+    c.method = ContrastiveMethod(rawValue: try args.choice("method", ContrastiveMethod.allCases.map(\.rawValue), default: "simclr"))!
+    c.temperature = c.method.defaultTemperature
     let steps = try args.int("steps", default: 10, min: 1)!
     let warmup = try args.int("warmup", default: 2, min: 0)!
     let (data, _) = makeImageDataset(dataset, samples: c.batchSize, size: size, seed: c.seed)
     let trainer = StageTrainer<Float>(configuration: c)
-    var (model, rng) = trainer.initialModel(sampleShape: data.sampleShape, stream: 1000)
+    let (model, initialRNG) = trainer.initialModel(sampleShape: data.sampleShape, stream: RNGStream.stageTraining(0))
+    var rng = initialRNG
     let augmentation = c.imageAugmentation.augmentation(sampleShape: data.sampleShape)
-    let loss = NTXent<Float>(temperature: Float(c.temperature))
-    var optimizer = Optimizer<Float>(c.optimizer, lr: c.learningRate, weightDecay: c.weightDecay)
-
-    var times: [String: Double] = [:]
-    var order: [String] = []
+    var objectiveRNG = rng.split()
+    // The step training runs (TrainingStep.swift), timed part by part through a profiler.
+    var step = TrainingStep(model: model, objective: trainer.makeObjective(model: model, sampleCount: data.count, rng: &objectiveRNG),
+                            optimizer: Optimizer<Float>(c.optimizer, lr: c.learningRate, weightDecay: c.weightDecay))
+    let profiler = StepProfiler()
     func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
-    func add(_ key: String, _ start: UInt64, timed: Bool) {
-        guard timed else { return }
-        if times[key] == nil { order.append(key) }
-        times[key, default: 0] += Double(now() - start) * 1e-9
-    }
     var totalSeconds = 0.0
-    for step in 0..<(warmup + steps) {
-        let timed = step >= warmup
-        if step == warmup { GEMMProfile.reset(); GEMMProfile.enabled = true }
+    for t in 0..<(warmup + steps) {
+        let timed = t >= warmup
+        if t == warmup { GEMMProfile.reset(); GEMMProfile.enabled = true }
+        profiler.enabled = timed
         let stepStart = now()
-        var t = now()
-        let views = Matrix.vconcat([augmentation.apply(data.x, rng: &rng), augmentation.apply(data.x, rng: &rng)])
-        add("augmentation", t, timed: timed)
-        var h = views
-        var encoderCaches: [Layer<Float>.Cache] = []
-        for i in model.encoder.layers.indices {
-            t = now()
-            let (y, cache) = model.encoder.layers[i].forward(h, mode: .train)
-            add("\(model.encoder.layers[i].kindName) forward", t, timed: timed)
-            encoderCaches.append(cache)
-            h = y
+        let views = profiler.measure("augmentation") {
+            Matrix.vconcat([augmentation.apply(data.x, rng: &rng), augmentation.apply(data.x, rng: &rng)])
         }
-        t = now()
-        let (z, headCache) = model.head.forward(h, mode: .train)
-        let out = loss(z)
-        let (dh, headGrads) = model.head.backward(out.dEmbeddings, headCache)
-        add("projection head + NT-Xent", t, timed: timed)
-        var g = dh
-        var encoderGrads = [Layer<Float>.Gradients](repeating: .none, count: model.encoder.layers.count)
-        for i in model.encoder.layers.indices.reversed() {
-            t = now()
-            let (dx, lg) = model.encoder.layers[i].backward(g, encoderCaches[i])
-            add("\(model.encoder.layers[i].kindName) backward", t, timed: timed)
-            encoderGrads[i] = lg
-            g = dx
-        }
-        t = now()
-        var params = model.namedParameters()
-        let grads = model.namedGradients(ContrastiveModel.Gradients(encoder: Sequential.Gradients(layers: encoderGrads),
-                                                                    head: headGrads))
-        optimizer.step(&params, gradients: grads)
-        try model.setParameters(params)
-        add("Adam step", t, timed: timed)
+        let result = step(views: views, labels: nil, learningRate: c.learningRate, profiler: profiler)
+        guard result.status == .ok else { throw CLIError("bench train: step \(t) ended with \(result.status)", exitCode: 1) }
         if timed { totalSeconds += Double(now() - stepStart) * 1e-9 }
     }
+    let times = profiler.seconds, order = profiler.order
     GEMMProfile.enabled = false
     let gemmSeconds = GEMMProfile.seconds, gemmCalls = GEMMProfile.calls
     let imagesPerSecond = Double(steps * c.batchSize) / totalSeconds

@@ -125,9 +125,10 @@ func demoSummary(_ results: [SeedResult]) -> DemoSummary {
         DemoSummary.Row(name: name, results: results, features: features.count, pick)
     }
     let stages = results[0].report.stages.count
+    let method = results[0].report.methodName
     return DemoSummary(features: features, rows: [
-        row("SimCLR (stage 0)") { $0.stages[0].alone.probe },
-        row("MCL, \(stages) stages") { $0.stages[stages - 1].integrated.probe },
-        row("Multi-SimCLR ×\(stages)") { $0.multiSimCLR!.probe },
+        row("\(method) (stage 0)") { $0.stages[0].alone.probe },
+        row("MCL, \(stages) stage\(stages == 1 ? "" : "s")") { $0.stages[stages - 1].integrated.probe },
+        row("Multi-\(method) ×\(stages)") { $0.multiSimCLR!.probe },
     ])
 }

@@ -64,7 +64,7 @@ func runTrace(_ args: ParsedArguments) throws -> Int32 {
             ("threads", .number(Double(Parallel.maxThreads))),
             ("command", .array(CommandLine.arguments.dropFirst().map { .string($0) })),
             ("configuration", .object(c.json)),
-            ("conventions", .object(traceConventions)),
+            ("conventions", .object(traceConventions + (c.method == .moco ? mocoTraceConventions : []))),
         ])
         // Into place: an existing (empty, or previous-trace) directory is moved aside first.
         var old: String?
@@ -95,4 +95,10 @@ let traceConventions: [(String, JSONValue)] = [
     ("replay", "load state_before (and optimizer_before), run the step on views.npy, compare loss.npy and grad/*, apply the optimiser, compare state_after/*; float32 computations agree with these float32 values to about 1e-4 relative on gradients (BatchNorm backward cancels), see Examples/replay_trace.py"),
     ("representations", "f_j(x) in eval mode (BatchNorm running statistics); K-means runs on the L2-normalised rows with k-means++ restarts, best inertia kept"),
     ("shapes", "Linear weights out×in, other parameters, buffers and optimiser moments 1-D, num_batches_tracked and optimiser step 0-d int64; batch indices int64"),
+]
+
+/// What differs in a MoCo trace (`--method moco`): the "step" convention above describes SimCLR.
+let mocoTraceConventions: [(String, JSONValue)] = [
+    ("method", "moco"),
+    ("moco_step", "MoCo-v2 replaces 'step': (1) key model ← m·key + (1 − m)·model, parameters only (m = configuration.moco_momentum); (2) q = head(encoder(view 1 = rows 0..<b)) in train mode, k = normalize(key_head(key_encoder(view 2 = rows b..<2b))) in train mode (separate BatchNorm statistics); (3) loss = mean_i −log softmax([q̂_i·k_i, q̂_i·queue_l …]/τ)[0] over admissible queue entries l: all at stage 0, else those whose queue label equals mask_labels[i] (−1 never matches); (4) backward through q only, optimiser; (5) enqueue k_i with mask_labels[i] (0 at stage 0) at queue_pointer, wrapping. key_state_after, queue_after, queue_labels_after and queue_pointer_after hold the state after the step; the queue before step s is the one after step s − 1, before step 0 stage<j>/initial_queue.npy (labels initial_queue_labels.npy); the key model before step 0 is the initial model"),
 ]

@@ -5,7 +5,10 @@ import MCLReference
 let mclOptions: [OptionSpec] = [
     .value("stages", "N", "number of stages N (stage 0 is plain SimCLR)", default: "3"),
     .value("clusters", "K", "K-means clusters per stage", default: "5"),
-    .value("temperature", "T", "InfoNCE temperature τ", default: "0.5"),
+    .value("method", "NAME", "contrastive method of every stage: simclr | moco (MoCo-v2: momentum key encoder + queue)", default: "simclr"),
+    .value("temperature", "T", "InfoNCE temperature τ (default 0.5 for simclr, 0.2 for moco)", default: "0.5"),
+    .value("momentum", "M", "moco: key-encoder momentum m, default 0.99 (MoCo-v2 uses 0.999 on ImageNet)"),
+    .value("queue-size", "L", "moco: queue length, default 4096, capped at the number of training samples"),
     .value("epochs", "E", "epochs per stage", default: "60"),
     .value("batch-size", "B", "samples per batch (2B views)", default: "256"),
     .value("lr", "LR", "learning rate", default: "0.001"),
@@ -24,12 +27,33 @@ let mclOptions: [OptionSpec] = [
     .flag("quiet", "no progress on stderr"),
 ]
 
+/// The flag that sets a configuration field the library names in a `TrainingError`.
+func flagName(of setting: TrainingError.Setting) -> String {
+    switch setting {
+    case .learningRate: return "lr"
+    case .temperature: return "temperature"
+    case .batchSize: return "batch-size"
+    case .clusters: return "clusters"
+    case .stages: return "stages"
+    case .sampler: return "sampler"
+    case .encoder: return "encoder"
+    }
+}
+
 /// Reads the MCL hyper-parameters, validating each (errors name the flag).
 func mclConfiguration(_ args: ParsedArguments) throws -> MCLConfiguration {
     var c = MCLConfiguration()
     c.stages = try args.int("stages", default: c.stages, min: 1, max: 16)!
     c.clusters = try args.int("clusters", default: c.clusters, min: 2)!
-    c.temperature = try args.double("temperature", default: c.temperature) { $0 > 0 ? nil : "must be > 0" }!
+    c.method = ContrastiveMethod(rawValue: try args.choice("method", ContrastiveMethod.allCases.map(\.rawValue),
+                                                           default: c.method.rawValue))!
+    c.temperature = try args.double("temperature", default: c.method.defaultTemperature) { $0 > 0 ? nil : "must be > 0" }!
+    if c.method == .moco {
+        c.mocoMomentum = try args.double("momentum", default: c.mocoMomentum) { $0 >= 0 && $0 < 1 ? nil : "must be in [0, 1)" }!
+        c.queueLength = try args.int("queue-size", default: c.queueLength, min: 1)!
+    } else if let flag = ["momentum", "queue-size"].first(where: { args.string($0) != nil }) {
+        throw CLIError("--\(flag) applies to --method moco only")
+    }
     c.epochs = try args.int("epochs", default: c.epochs, min: 1)!
     c.batchSize = try args.int("batch-size", default: c.batchSize, min: 2)!
     c.learningRate = try args.double("lr", default: c.learningRate) { $0 > 0 ? nil : "must be > 0" }!

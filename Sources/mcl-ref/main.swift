@@ -1,5 +1,6 @@
 import Foundation
 import MCLNumerics
+import MCLReference
 
 /// Every command of mcl-ref, in the order `mcl-ref --help` lists them.
 let allCommands: [CommandSpec] = [
@@ -32,6 +33,10 @@ func runMain(_ argv: [String]) -> Int32 {
     } catch let error as CLIError {
         printError("mcl-ref: error: \(error.message)")
         return error.exitCode
+    } catch let error as TrainingError {
+        let flags = error.settings.map { "--" + flagName(of: $0) }
+        printError("mcl-ref: error: \(error.message)" + (flags.isEmpty ? "" : " (\(flags.joined(separator: ", ")))"))
+        return 2
     } catch {
         printError("mcl-ref: error: \(error)")
         return 2

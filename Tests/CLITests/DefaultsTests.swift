@@ -21,6 +21,19 @@ final class DefaultsTests: XCTestCase {
         XCTAssertGreaterThan(checked, 15)
     }
 
+    /// MoCo's own options (refused without `--method moco`) default to what their help says, and
+    /// MoCo's temperature defaults to 0.2.
+    func testMoCoDefaultsAreTheAdvertisedOnes() throws {
+        let base = try mclConfiguration(try parseCommandLine(["train", "--method", "moco"], commands: [trainCommand]).1)
+        let explicit = try mclConfiguration(try parseCommandLine(
+            ["train", "--method", "moco", "--momentum", "0.99", "--queue-size", "4096", "--temperature", "0.2"],
+            commands: [trainCommand]).1)
+        XCTAssertEqual(JSONValue.object(explicit.json), JSONValue.object(base.json))
+        for name in ["momentum", "queue-size"] {
+            XCTAssert(mclOptions.first { $0.name == name }?.help.contains(name == "momentum" ? "default 0.99" : "default 4096") == true)
+        }
+    }
+
     func testDemoDefaultSeedsAreTheAdvertisedOnes() throws {
         let seeds = demoCommand.options.first { $0.name == "seeds" }?.defaultValue
         XCTAssertEqual(seeds, "0,1,2")

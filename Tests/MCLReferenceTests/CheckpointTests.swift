@@ -55,7 +55,9 @@ final class CheckpointTests: XCTestCase {
             train: train, test: test, resuming: [stage0], stageCompleted: { called.append($0.stage) })) { error in
             let text = "\(error)"
             XCTAssertNotNil(text.range(of: #"^stage 1, step \d+: .*not finite.*last finite loss [0-9.]+"#, options: .regularExpression), text)
-            XCTAssert(text.contains("lower the learning rate (--lr)"), text)
+            XCTAssert(text.contains("lower the learning rate"), text)
+            XCTAssertFalse(text.contains("--"), "a library error speaks in library terms: \(text)")
+            XCTAssert((error as? TrainingError)?.settings.contains(.learningRate) == true, "\(error)")
         }
         XCTAssertEqual(called, [])
     }

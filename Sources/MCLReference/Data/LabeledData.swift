@@ -41,7 +41,7 @@ public struct LabeledData<T: MCLFloat>: Sendable {
     /// (each part keeps the original order of its samples).
     public func split(testFraction: Double, seed: UInt64) -> (train: LabeledData, test: LabeledData) {
         precondition(testFraction > 0 && testFraction < 1, "split: test fraction \(testFraction) outside (0, 1)")
-        var rng = RNG(seed: seed, stream: 0x5EED_5B17)
+        var rng = RNG(seed: seed, stream: RNGStream.dataSplit)
         let perm = rng.permutation(count)
         let testCount = min(count - 1, max(1, Int((Double(count) * testFraction).rounded())))
         return (subset(perm[testCount...].sorted()), subset(perm[..<testCount].sorted()))

@@ -101,10 +101,14 @@ public struct ContrastiveModel<T: MCLFloat>: Equatable, Sendable {
 
     /// h = f(x), z = g(h). In `.train`, BatchNorm running statistics are updated.
     /// - Shape: x B×D → representation B×R, embedding B×E.
-    @inlinable public mutating func forward(_ x: Matrix<T>, mode: Mode)
+    /// With a `profiler`, layers are timed under "<scope>encoder …" and "<scope>head …".
+    @inlinable public mutating func forward(_ x: Matrix<T>, mode: Mode, profiler: StepProfiler? = nil, scope: String = "")
         -> (representation: Matrix<T>, embedding: Matrix<T>, cache: Cache) {
-        let (h, ce) = encoder.forward(x, mode: mode)
-        let (z, ch) = head.forward(h, mode: mode)
+        profiler?.scope = scope + "encoder"
+        let (h, ce) = encoder.forward(x, mode: mode, profiler: profiler)
+        profiler?.scope = scope + "head"
+        let (z, ch) = head.forward(h, mode: mode, profiler: profiler)
+        profiler?.scope = ""
         return (h, z, Cache(encoder: ce, head: ch))
     }
 
@@ -114,11 +118,14 @@ public struct ContrastiveModel<T: MCLFloat>: Equatable, Sendable {
 
     /// Backpropagates dL/dz (and optionally an extra dL/dh on the representation) to all parameters.
     /// - Shape: dEmbedding B×E, dRepresentation B×R → dInput B×D.
-    @inlinable public func backward(_ dEmbedding: Matrix<T>, _ cache: Cache, dRepresentation: Matrix<T>? = nil)
-        -> (dInput: Matrix<T>, gradients: Gradients) {
-        var (dh, gh) = head.backward(dEmbedding, cache.head)
+    @inlinable public func backward(_ dEmbedding: Matrix<T>, _ cache: Cache, dRepresentation: Matrix<T>? = nil,
+                                    profiler: StepProfiler? = nil) -> (dInput: Matrix<T>, gradients: Gradients) {
+        profiler?.scope = "head"
+        var (dh, gh) = head.backward(dEmbedding, cache.head, profiler: profiler)
         if let extra = dRepresentation { axpy(1, extra, &dh) }
-        let (dx, ge) = encoder.backward(dh, cache.encoder)
+        profiler?.scope = "encoder"
+        let (dx, ge) = encoder.backward(dh, cache.encoder, profiler: profiler)
+        profiler?.scope = ""
         return (dx, Gradients(encoder: ge, head: gh))
     }
 

@@ -202,12 +202,15 @@ public struct Sequential<T: MCLFloat>: Equatable, Sendable {
 
     /// Runs every layer in order. In `.train`, BatchNorm layers update their running statistics.
     /// - Shape: x B×in → y B×out.
-    @inlinable public mutating func forward(_ x: Matrix<T>, mode: Mode) -> (output: Matrix<T>, cache: Cache) {
+    /// With a `profiler`, each layer's forward is timed under "<LayerKind> forward".
+    @inlinable public mutating func forward(_ x: Matrix<T>, mode: Mode,
+                                            profiler: StepProfiler? = nil) -> (output: Matrix<T>, cache: Cache) {
         var h = x
         var caches = [Layer<T>.Cache]()
         caches.reserveCapacity(layers.count)
         for i in layers.indices {
-            let (y, c) = layers[i].forward(h, mode: mode)
+            let (y, c) = profiler.map { p in p.measure("\(layers[i].kindName) forward") { layers[i].forward(h, mode: mode) } }
+                ?? layers[i].forward(h, mode: mode)
             caches.append(c)
             h = y
         }
@@ -223,13 +226,16 @@ public struct Sequential<T: MCLFloat>: Equatable, Sendable {
 
     /// Backpropagates through the layers in reverse order.
     /// - Shape: dy B×out → dx B×in.
-    @inlinable public func backward(_ dOut: Matrix<T>, _ cache: Cache) -> (dInput: Matrix<T>, gradients: Gradients) {
+    /// With a `profiler`, each layer's backward is timed under "<LayerKind> backward".
+    @inlinable public func backward(_ dOut: Matrix<T>, _ cache: Cache,
+                                    profiler: StepProfiler? = nil) -> (dInput: Matrix<T>, gradients: Gradients) {
         precondition(cache.layers.count == layers.count,
                      "Sequential.backward: \(cache.layers.count) caches for \(layers.count) layers")
         var g = dOut
         var grads = [Layer<T>.Gradients](repeating: .none, count: layers.count)
         for i in layers.indices.reversed() {
-            let (dx, lg) = layers[i].backward(g, cache.layers[i])
+            let (dx, lg) = profiler.map { p in p.measure("\(layers[i].kindName) backward") { layers[i].backward(g, cache.layers[i]) } }
+                ?? layers[i].backward(g, cache.layers[i])
             grads[i] = lg
             g = dx
         }

@@ -8,8 +8,9 @@
 ///     v ← β₂·v + (1 − β₂)·g²
 ///     p ← p − (lr/(1 − β₁ᵗ)) · m / (√v/√(1 − β₂ᵗ) + ε)      (ε outside the square root)
 ///
-/// State per parameter: `<name>.exp_avg` (m), `<name>.exp_avg_sq` (v), `<name>.step` (1×1).
-/// Bias corrections are computed in `Double`.
+/// Parameters are addressed by position (Models/Parameters.swift): the state of tensor k is
+/// `states[k]`. Names appear only in `namedState`/`loadNamedState` (traces, checkpoints), as PyTorch's
+/// `<name>.exp_avg`, `<name>.exp_avg_sq`, `<name>.step`. Bias corrections are computed in `Double`.
 public struct Adam<T: MCLFloat>: Sendable {
     public var lr: T
     public var beta1: T
@@ -21,13 +22,15 @@ public struct Adam<T: MCLFloat>: Sendable {
 
     public struct ParameterState: Equatable, Sendable {
         public var step: Int
-        public var expAvg: Matrix<T>
-        public var expAvgSq: Matrix<T>
-        @inlinable public init(step: Int, expAvg: Matrix<T>, expAvgSq: Matrix<T>) {
+        /// m and v, flat like the parameter.
+        public var expAvg: [T]
+        public var expAvgSq: [T]
+        @inlinable public init(step: Int, expAvg: [T], expAvgSq: [T]) {
             self.step = step; self.expAvg = expAvg; self.expAvgSq = expAvgSq
         }
     }
-    public var states: [String: ParameterState] = [:]
+    /// State by parameter position; nil before the tensor's first step.
+    public var states: [ParameterState?] = []
 
     /// Adam (weight decay as L2 term; default 0).
     @inlinable public init(lr: T = 1e-3, beta1: T = 0.9, beta2: T = 0.999, eps: T = 1e-8, weightDecay: T = 0,
@@ -44,65 +47,61 @@ public struct Adam<T: MCLFloat>: Sendable {
         Adam(lr: lr, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay, decoupledWeightDecay: true)
     }
 
-    /// Updates one parameter in place.
-    /// - Shape: parameter and gradient of equal shape.
-    @inlinable public mutating func update(_ p: inout Matrix<T>, gradient: Matrix<T>, name: String) {
-        precondition(p.rows == gradient.rows && p.cols == gradient.cols,
-                     "Adam: \(name) is \(p.shapeDescription), gradient is \(gradient.shapeDescription)")
-        var s = states[name] ?? ParameterState(step: 0, expAvg: Matrix(rows: p.rows, cols: p.cols),
-                                              expAvgSq: Matrix(rows: p.rows, cols: p.cols))
+    /// Updates the tensor at `position` in place.
+    /// - Shape: parameter and gradient of equal length.
+    @inlinable public mutating func update(_ p: inout [T], gradient g: [T], position: Int) {
+        precondition(p.count == g.count, "Adam: parameter \(position) has \(p.count) values, its gradient \(g.count)")
+        if position >= states.count { states += [ParameterState?](repeating: nil, count: position + 1 - states.count) }
+        var s = states[position] ?? ParameterState(step: 0, expAvg: [T](repeating: 0, count: p.count),
+                                                   expAvgSq: [T](repeating: 0, count: p.count))
+        states[position] = nil  // s is now the only reference: updated without a copy
         s.step += 1
-        var g = gradient
-        if weightDecay != 0 {
-            if decoupledWeightDecay { scale(&p, by: 1 - lr * weightDecay) } else { axpy(weightDecay, p, &g) }
-        }
         let bc1 = 1 - Double.pow(Double(beta1), Double(s.step))
         let bc2 = 1 - Double.pow(Double(beta2), Double(s.step))
         let stepSize = T(Double(lr) / bc1)
         let bc2Sqrt = T(bc2.squareRoot())
+        let (b1, b2, e, wd, decoupled) = (beta1, beta2, eps, weightDecay, decoupledWeightDecay)
+        let decay = 1 - lr * wd
         for i in 0..<p.count {
-            let gi = g.storage[i]
-            let m = beta1 * s.expAvg.storage[i] + (1 - beta1) * gi
-            let v = beta2 * s.expAvgSq.storage[i] + (1 - beta2) * gi * gi
-            s.expAvg.storage[i] = m
-            s.expAvgSq.storage[i] = v
-            p.storage[i] -= stepSize * m / (v.squareRoot() / bc2Sqrt + eps)
+            var gi = g[i]
+            if wd != 0 {
+                if decoupled { p[i] *= decay } else { gi += wd * p[i] }
+            }
+            let m = b1 * s.expAvg[i] + (1 - b1) * gi
+            let v = b2 * s.expAvgSq[i] + (1 - b2) * gi * gi
+            s.expAvg[i] = m
+            s.expAvgSq[i] = v
+            p[i] -= stepSize * m / (v.squareRoot() / bc2Sqrt + e)
         }
-        states[name] = s
+        states[position] = s
     }
 
-    /// One step on every parameter; `gradients` must have the names and order of `parameters`.
-    @inlinable public mutating func step(_ parameters: inout NamedMatrices<T>, gradients: NamedMatrices<T>) {
-        precondition(parameters.count == gradients.count, "Adam.step: \(parameters.count) parameters, \(gradients.count) gradients")
-        for i in parameters.indices {
-            precondition(parameters[i].name == gradients[i].name,
-                         "Adam.step: parameter \(parameters[i].name) paired with gradient \(gradients[i].name)")
-            update(&parameters[i].value, gradient: gradients[i].value, name: parameters[i].name)
-        }
-    }
-
-    /// State for checkpoints, sorted by parameter name: `.exp_avg`, `.exp_avg_sq`, `.step` per parameter.
-    @inlinable public func state() -> NamedMatrices<T> {
-        states.keys.sorted().flatMap { n -> NamedMatrices<T> in
-            let s = states[n]!
-            return [("\(n).exp_avg", s.expAvg), ("\(n).exp_avg_sq", s.expAvgSq),
-                    ("\(n).step", Matrix(rows: 1, cols: 1, storage: [T(s.step)]))]
+    /// Positional state with PyTorch's names, for traces and checkpoints: for each parameter that has
+    /// taken a step, `<name>.exp_avg`, `<name>.exp_avg_sq` (shaped like `like`) and `<name>.step` (1×1).
+    @inlinable public func namedState(like parameters: NamedMatrices<T>) -> NamedMatrices<T> {
+        parameters.enumerated().flatMap { k, p -> NamedMatrices<T> in
+            guard k < states.count, let s = states[k] else { return [] }
+            return [("\(p.name).exp_avg", Matrix(rows: p.value.rows, cols: p.value.cols, storage: s.expAvg)),
+                    ("\(p.name).exp_avg_sq", Matrix(rows: p.value.rows, cols: p.value.cols, storage: s.expAvgSq)),
+                    ("\(p.name).step", Matrix(rows: 1, cols: 1, storage: [T(s.step)]))]
         }
     }
 
-    /// Restores `state()` output (replaces all state).
-    @inlinable public mutating func loadState(_ list: NamedMatrices<T>) throws {
+    /// Restores `namedState` output for parameters named (in position order) `names`; replaces all state.
+    @inlinable public mutating func loadNamedState(_ list: NamedMatrices<T>, names: [String]) throws {
         var d = [String: Matrix<T>]()
         for (n, v) in list { d[n] = v }
-        var out = [String: ParameterState]()
-        for (n, _) in list where n.hasSuffix(".step") {
-            let base = String(n.dropLast(".step".count))
-            guard let m = d[base + ".exp_avg"], let v = d[base + ".exp_avg_sq"] else {
-                throw StateLoadingError.missing([base + ".exp_avg", base + ".exp_avg_sq"])
+        var out = [ParameterState?](repeating: nil, count: names.count)
+        var used = 0
+        for (k, name) in names.enumerated() {
+            guard let step = d[name + ".step"] else { continue }
+            guard let m = d[name + ".exp_avg"], let v = d[name + ".exp_avg_sq"] else {
+                throw StateLoadingError.missing([name + ".exp_avg", name + ".exp_avg_sq"])
             }
-            out[base] = ParameterState(step: Int(d[n]!.storage[0]), expAvg: m, expAvgSq: v)
+            out[k] = ParameterState(step: Int(step.storage[0]), expAvg: m.storage, expAvgSq: v.storage)
+            used += 3
         }
-        if out.count * 3 != list.count { throw StateLoadingError.unexpected(list.map { $0.name }) }
+        if used != list.count { throw StateLoadingError.unexpected(list.map { $0.name }) }
         states = out
     }
 }

@@ -8,15 +8,17 @@
 ///     g ← g + μ·buf  (nesterov)   or   g ← buf
 ///     p ← p − lr·g
 ///
-/// State per parameter: `<name>.momentum_buffer` (only when μ ≠ 0, after the first step).
+/// Parameters are addressed by position (Models/Parameters.swift); names appear only in
+/// `namedState`/`loadNamedState`, as PyTorch's `<name>.momentum_buffer` (only when μ ≠ 0, after the
+/// first step).
 public struct SGD<T: MCLFloat>: Sendable {
     public var lr: T
     public var momentum: T
     public var dampening: T
     public var weightDecay: T
     public var nesterov: Bool
-    /// Momentum buffers by parameter name.
-    public var momentumBuffers: [String: Matrix<T>] = [:]
+    /// Momentum buffers by parameter position; nil before the first step.
+    public var momentumBuffers: [[T]?] = []
 
     @inlinable public init(lr: T, momentum: T = 0, dampening: T = 0, weightDecay: T = 0, nesterov: Bool = false) {
         precondition(lr >= 0 && momentum >= 0 && weightDecay >= 0, "SGD: lr=\(lr), momentum=\(momentum), weightDecay=\(weightDecay) must be ≥ 0")
@@ -25,49 +27,46 @@ public struct SGD<T: MCLFloat>: Sendable {
         self.weightDecay = weightDecay; self.nesterov = nesterov
     }
 
-    /// Updates one parameter in place.
-    /// - Shape: parameter and gradient of equal shape.
-    @inlinable public mutating func update(_ p: inout Matrix<T>, gradient: Matrix<T>, name: String) {
-        precondition(p.rows == gradient.rows && p.cols == gradient.cols,
-                     "SGD: \(name) is \(p.shapeDescription), gradient is \(gradient.shapeDescription)")
+    /// Updates the tensor at `position` in place.
+    /// - Shape: parameter and gradient of equal length.
+    @inlinable public mutating func update(_ p: inout [T], gradient: [T], position: Int) {
+        precondition(p.count == gradient.count, "SGD: parameter \(position) has \(p.count) values, its gradient \(gradient.count)")
         var g = gradient
-        if weightDecay != 0 { axpy(weightDecay, p, &g) }
+        if weightDecay != 0 { for i in g.indices { g[i] += weightDecay * p[i] } }
         if momentum != 0 {
-            var buf: Matrix<T>
-            if let old = momentumBuffers[name] {
+            if position >= momentumBuffers.count {
+                momentumBuffers += [[T]?](repeating: nil, count: position + 1 - momentumBuffers.count)
+            }
+            var buf: [T]
+            if var old = momentumBuffers[position] {
+                momentumBuffers[position] = nil
+                for i in old.indices { old[i] = momentum * old[i] + (1 - dampening) * g[i] }
                 buf = old
-                scale(&buf, by: momentum)
-                axpy(1 - dampening, g, &buf)
             } else {
                 buf = g
             }
-            momentumBuffers[name] = buf
-            if nesterov { axpy(momentum, buf, &g) } else { g = buf }
+            momentumBuffers[position] = buf
+            if nesterov { for i in g.indices { g[i] += momentum * buf[i] } } else { g = buf }
         }
-        axpy(-lr, g, &p)
+        for i in p.indices { p[i] += -lr * g[i] }
     }
 
-    /// One step on every parameter; `gradients` must have the names and order of `parameters`.
-    @inlinable public mutating func step(_ parameters: inout NamedMatrices<T>, gradients: NamedMatrices<T>) {
-        precondition(parameters.count == gradients.count, "SGD.step: \(parameters.count) parameters, \(gradients.count) gradients")
-        for i in parameters.indices {
-            precondition(parameters[i].name == gradients[i].name,
-                         "SGD.step: parameter \(parameters[i].name) paired with gradient \(gradients[i].name)")
-            update(&parameters[i].value, gradient: gradients[i].value, name: parameters[i].name)
+    /// `<name>.momentum_buffer` (shaped like the parameter) for each parameter that has one.
+    @inlinable public func namedState(like parameters: NamedMatrices<T>) -> NamedMatrices<T> {
+        parameters.enumerated().compactMap { k, p in
+            guard k < momentumBuffers.count, let b = momentumBuffers[k] else { return nil }
+            return ("\(p.name).momentum_buffer", Matrix(rows: p.value.rows, cols: p.value.cols, storage: b))
         }
     }
 
-    /// State for checkpoints: `<name>.momentum_buffer`, sorted by name.
-    @inlinable public func state() -> NamedMatrices<T> {
-        momentumBuffers.keys.sorted().map { ("\($0).momentum_buffer", momentumBuffers[$0]!) }
-    }
-
-    /// Restores `state()` output (replaces all buffers).
-    @inlinable public mutating func loadState(_ list: NamedMatrices<T>) throws {
-        var buffers = [String: Matrix<T>]()
+    /// Restores `namedState` output for parameters named (in position order) `names`; replaces all buffers.
+    @inlinable public mutating func loadNamedState(_ list: NamedMatrices<T>, names: [String]) throws {
+        let position = Dictionary(names.enumerated().map { ($0.element + ".momentum_buffer", $0.offset) },
+                                  uniquingKeysWith: { a, _ in a })
+        var buffers = [[T]?](repeating: nil, count: names.count)
         for (name, value) in list {
-            guard name.hasSuffix(".momentum_buffer") else { throw StateLoadingError.unexpected([name]) }
-            buffers[String(name.dropLast(".momentum_buffer".count))] = value
+            guard let k = position[name] else { throw StateLoadingError.unexpected([name]) }
+            buffers[k] = value.storage
         }
         momentumBuffers = buffers
     }

@@ -89,28 +89,8 @@ extension FixtureCases {
         let seed: UInt64 = 601
         let c = simclr
         var rng = RNG(seed: seed)
-        var model = ContrastiveModel<T>(
-            encoder: .mlpEncoder(inputWidth: c.input, hiddenWidths: [c.hidden], outputWidth: c.representation, rng: &rng),
-            head: .projectionHead(inputWidth: c.representation, hiddenWidth: c.headHidden, outputWidth: c.embedding, rng: &rng))
-        // BatchNorm γ, β away from (1, 0) so their gradients are not special.
-        for net in [\ContrastiveModel<T>.encoder, \ContrastiveModel<T>.head] {
-            for i in model[keyPath: net].layers.indices {
-                if case .batchNorm1d(var bn) = model[keyPath: net].layers[i] {
-                    bn.weight = bn.weight.map { _ in 1 + rng.normal(mean: T(0), std: T(0.2)) }
-                    bn.bias = bn.bias.map { _ in rng.normal(mean: T(0), std: T(0.2)) }
-                    model[keyPath: net].layers[i] = .batchNorm1d(bn)
-                }
-            }
-        }
-        // Names of 2-D parameters (Linear weights); every other parameter is 1-D as in PyTorch.
-        var linearWeights = Set<String>()
-        for (prefix, net) in [("encoder.", model.encoder), ("head.", model.head)] {
-            for (i, layer) in net.layers.enumerated() { if case .linear = layer { linearWeights.insert("\(prefix)\(i).weight") } }
-        }
-        /// `prefix + param` as a PyTorch-shaped tensor (2-D for Linear weights, else 1-D).
-        func tensor(_ prefix: String, _ param: String, _ m: Matrix<T>) -> FixtureTensor {
-            linearWeights.contains(param) ? .matrix(prefix + param, m) : .vector(prefix + param, m.storage)
-        }
+        let model = stepFixtureModel(T.self, rng: &rng)
+        let tensor = { (prefix: String, name: String, m: Matrix<T>) in pytorchTensor(prefix, name, m, model: model) }
         let x0: Matrix<T> = rng.normalMatrix(c.batch, c.input)
         let augmentation = VectorAugmentation(noiseStd: 0.3)
         var viewsA: [T] = [], viewsB: [T] = []
@@ -121,39 +101,25 @@ extension FixtureCases {
             views.append((a, b))
         }
         let tau: T = 0.5
-        let loss = NTXent<T>(temperature: tau)
-        var adam = Adam<T>(lr: 1e-2)
         let initial = model.namedParameters()
+        // The step training runs (TrainingStep.swift), with SimCLR's objective and Adam.
+        var step = TrainingStep(model: model, objective: .simclr(NTXent(temperature: tau)), optimizer: .adam(Adam(lr: 1e-2)))
         var losses: [T] = []
         var firstGradients: NamedMatrices<T> = []
         var firstEmbedding = Matrix<T>(rows: 0, cols: 0)
         var afterFirst: NamedMatrices<T> = []
         for (s, (a, b)) in views.enumerated() {
-            let (_, z, cache) = model.forward(.vconcat([a, b]), mode: .train)
-            let out = loss(z)
-            let grads = model.namedGradients(model.backward(out.dEmbeddings, cache).gradients)
-            var p = model.namedParameters()
-            adam.step(&p, gradients: grads)
-            try! model.setParameters(p)
-            losses.append(out.loss)
-            if s == 0 { firstGradients = grads; firstEmbedding = z; afterFirst = p }
-        }
-        let f32 = T.self == Float.self
-        // Parameters whose gradient is analytically zero: the bias of a Linear whose output reaches a
-        // BatchNorm through affine layers only (encoder.0 → encoder.1, and encoder.3 → head.0 →
-        // head.1): a constant shift of a column is removed by the batch mean. What any
-        // implementation computes there is rounding noise.
-        let flat: [(String, Layer<T>)] = model.encoder.layers.enumerated().map { ("encoder.\($0.offset)", $0.element) }
-            + model.head.layers.enumerated().map { ("head.\($0.offset)", $0.element) }
-        var preBN = Set<String>()
-        for (i, (name, layer)) in flat.enumerated() {
-            guard case .linear = layer else { continue }
-            for (_, next) in flat.dropFirst(i + 1) {
-                if case .linear = next { continue }
-                if case .batchNorm1d = next { preBN.insert(name + ".bias") }
-                break
+            let result = step(views: .vconcat([a, b]), labels: nil, learningRate: 1e-2)
+            precondition(result.status == .ok, "simclr_step: step \(s) ended with \(result.status)")
+            losses.append(result.loss)
+            if s == 0 {
+                firstGradients = step.model.namedGradients(positional: result.gradients)
+                firstEmbedding = result.embeddings
+                afterFirst = step.model.namedParameters()
             }
         }
+        let f32 = T.self == Float.self
+        let preBN = preBatchNormBiases(model)
         let gradScale = firstGradients.map { scale($0.value.storage) }.max() ?? 1
         // The param_after tolerances below assume no non-zero gradient element is near Adam's ε.
         for (name, g) in firstGradients where !preBN.contains(name) {
@@ -203,5 +169,55 @@ extension FixtureCases {
                      ("parameters", "'param.<name>' are the initial weights by PyTorch state_dict name; Linear weights out×in, everything else 1-D")],
             inputs: inputs,
             outputs: outputs)
+    }
+
+    // MARK: Helpers of the step fixtures
+
+    /// The MLP model of the step fixtures (widths `simclr`), BatchNorm γ, β drawn away from (1, 0) so
+    /// their gradients are not special.
+    static func stepFixtureModel<T: MCLFloat>(_: T.Type, rng: inout RNG) -> ContrastiveModel<T> {
+        let c = simclr
+        var model = ContrastiveModel<T>(
+            encoder: .mlpEncoder(inputWidth: c.input, hiddenWidths: [c.hidden], outputWidth: c.representation, rng: &rng),
+            head: .projectionHead(inputWidth: c.representation, hiddenWidth: c.headHidden, outputWidth: c.embedding, rng: &rng))
+        for net in [\ContrastiveModel<T>.encoder, \ContrastiveModel<T>.head] {
+            for i in model[keyPath: net].layers.indices {
+                if case .batchNorm1d(var bn) = model[keyPath: net].layers[i] {
+                    bn.weight = bn.weight.map { _ in 1 + rng.normal(mean: T(0), std: T(0.2)) }
+                    bn.bias = bn.bias.map { _ in rng.normal(mean: T(0), std: T(0.2)) }
+                    model[keyPath: net].layers[i] = .batchNorm1d(bn)
+                }
+            }
+        }
+        return model
+    }
+
+    /// `prefix + name` as a PyTorch-shaped tensor: 2-D for Linear weights, 1-D for everything else.
+    static func pytorchTensor<T: MCLFloat>(_ prefix: String, _ name: String, _ m: Matrix<T>,
+                                           model: ContrastiveModel<T>) -> FixtureTensor {
+        var linearWeights = Set<String>()
+        for (p, net) in [("encoder.", model.encoder), ("head.", model.head)] {
+            for (i, layer) in net.layers.enumerated() { if case .linear = layer { linearWeights.insert("\(p)\(i).weight") } }
+        }
+        return linearWeights.contains(name) ? .matrix(prefix + name, m) : .vector(prefix + name, m.storage)
+    }
+
+    /// Parameters whose gradient is analytically zero: the bias of a Linear whose output reaches a
+    /// BatchNorm through affine layers only (encoder.0 → encoder.1, and encoder.3 → head.0 →
+    /// head.1): a constant shift of a column is removed by the batch mean. What any implementation
+    /// computes there is rounding noise.
+    static func preBatchNormBiases<T: MCLFloat>(_ model: ContrastiveModel<T>) -> Set<String> {
+        let flat: [(String, Layer<T>)] = model.encoder.layers.enumerated().map { ("encoder.\($0.offset)", $0.element) }
+            + model.head.layers.enumerated().map { ("head.\($0.offset)", $0.element) }
+        var preBN = Set<String>()
+        for (i, (name, layer)) in flat.enumerated() {
+            guard case .linear = layer else { continue }
+            for (_, next) in flat.dropFirst(i + 1) {
+                if case .linear = next { continue }
+                if case .batchNorm1d = next { preBN.insert(name + ".bias") }
+                break
+            }
+        }
+        return preBN
     }
 }

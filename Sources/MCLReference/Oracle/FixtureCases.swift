@@ -66,6 +66,9 @@ extension FixtureCase {
             FixtureCase("simclr_step", "SimCLR", "one SimCLR step of the MLP encoder + head (loss, every gradient, Adam update), then the losses of 10 more steps") {
                 $0.pick(FixtureCases.simCLRStep(Float.self), FixtureCases.simCLRStep(Double.self))
             },
+            FixtureCase("moco_step", "MoCo", "three MoCo-v2 steps with Eq. 3 over the queue: loss, gradients, Adam update, momentum key model, queue and labels after enqueue") {
+                $0.pick(FixtureCases.mocoStep(Float.self), FixtureCases.mocoStep(Double.self))
+            },
         ]
         return cases
     }()

@@ -12,11 +12,14 @@ import MCLNumerics
 ///     stage<j>/steps/<s>/batch.npy             sample indices (b)
 ///     stage<j>/steps/<s>/views.npy             the two augmented views stacked (2b×D)
 ///     stage<j>/steps/<s>/mask_labels.npy       pseudo label per batch sample, when the loss is masked
-///     stage<j>/steps/<s>/loss.npy              NT-Xent before the update (0-d)
+///     stage<j>/steps/<s>/loss.npy              the method's loss before the update (0-d)
 ///     stage<j>/steps/<s>/grad/<name>.npy       dL/dθ by parameter name
 ///     stage<j>/steps/<s>/state_after/…         model after the update
 ///     stage<j>/steps/<s>/optimizer_after/…     optimiser state after the update
 ///     stage<j>/steps/<s>/{state,optimizer}_before/…   only when step s − 1 is not recorded
+///     stage<j>/initial_queue.npy, initial_queue_labels.npy   MoCo only: the queue before step 0
+///     stage<j>/steps/<s>/key_state_after/…, queue_after.npy, queue_labels_after.npy, queue_pointer_after.npy
+///                                              MoCo only: key model, queue and its labels after the step
 ///     stage<j>/final_state/<name>.npy          the trained model
 ///     stage<j>/representations.npy, test_representations.npy, kmeans_centroids.npy, kmeans_labels.npy
 ///     integrated_representations.npy, integrated_test_representations.npy, report.json, trace.json
@@ -128,7 +131,7 @@ public final class TraceRecorder<T: MCLFloat> {
         }
     }
 
-    func stageIndex(_ stream: UInt64) -> Int { Int(stream) - 1000 }
+    func stageIndex(_ stream: UInt64) -> Int { RNGStream.stage(ofTrainingStream: stream) }
 
     func stageStarted(_ r: StageStartRecord<T>) throws {
         let j = stageIndex(r.stream)
@@ -137,6 +140,10 @@ public final class TraceRecorder<T: MCLFloat> {
             for (i, layer) in net.layers.enumerated() { if case .linear = layer { linearWeights.insert("\(prefix)\(i).weight") } }
         }
         try writeNamed(r.model.stateDict(), "stage\(j)/initial_state", "stage \(j) model before its first step")
+        if case .moco(let moco) = r.objective {
+            try write(moco.queue, "stage\(j)/initial_queue.npy", "stage \(j): MoCo's initial queue (L random unit vectors)")
+            try write(ints: moco.queueLabels, "stage\(j)/initial_queue_labels.npy", "stage \(j): labels of the initial queue (all −1)")
+        }
         if let p = r.pseudoLabels {  // stage 0's (all 0) is written when it completes
             try write(ints: p, "stage\(j)/pseudo_labels.npy", "stage \(j): dense Eq. 2 pseudo label per training sample")
         }
@@ -159,14 +166,20 @@ public final class TraceRecorder<T: MCLFloat> {
         if let m = r.maskLabels {
             try write(ints: m, "\(dir)/mask_labels.npy", "\(at): pseudo label of each batch sample (Eq. 3 mask)")
         }
-        try write(FixtureTensor.scalar("", r.loss).array, "\(dir)/loss.npy", "\(at): NT-Xent before the update (0-d)")
+        try write(FixtureTensor.scalar("", r.loss).array, "\(dir)/loss.npy", "\(at): the loss before the update (0-d)")
         try writeNamed(r.gradients, "\(dir)/grad", "\(at): dL/dθ")
         try writeNamed(r.model.stateDict(), "\(dir)/state_after", "\(at): model after the update")
-        try writeNamed(r.optimizer.namedStateForTrace, "\(dir)/optimizer_after", "\(at): optimiser state after the update", stripSuffix: true)
+        try writeNamed(r.optimizer.namedState(like: r.model.namedParameters()), "\(dir)/optimizer_after", "\(at): optimiser state after the update", stripSuffix: true)
+        if case .moco(let moco) = r.objective {
+            try writeNamed(moco.keyModel.stateDict(), "\(dir)/key_state_after", "\(at): MoCo key model after this step's momentum update")
+            try write(moco.queue, "\(dir)/queue_after.npy", "\(at): MoCo queue after the enqueue (L×E, normalised keys)")
+            try write(ints: moco.queueLabels, "\(dir)/queue_labels_after.npy", "\(at): pseudo label of each queue entry (−1: initial random entry)")
+            try write(ints: [moco.queuePointer], shape: [], "\(dir)/queue_pointer_after.npy", "\(at): next queue slot to overwrite (0-d)")
+        }
         let isolated = !previousRecorded
         if isolated, let p = previous {
             try writeNamed(p.model.stateDict(), "\(dir)/state_before", "\(at): model before the update (= after step \(p.step))")
-            try writeNamed(p.optimizer.namedStateForTrace, "\(dir)/optimizer_before",
+            try writeNamed(p.optimizer.namedState(like: p.model.namedParameters()), "\(dir)/optimizer_before",
                            "\(at): optimiser state before the update (= after step \(p.step))", stripSuffix: true)
         }
         let before: String

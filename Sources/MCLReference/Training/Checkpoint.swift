@@ -236,7 +236,7 @@ public struct MCLCheckpoint: Sendable {
         let labels = try ints("stage\(j)_cluster_labels.npy", count: train.count, below: c.clusters)
         let centroids = try matrix("stage\(j)_centroids.npy", rows: c.clusters, cols: r)
         let pseudo = try ints("pseudo_labels_stage\(j).npy", count: train.count, below: nil)
-        var (model, _) = StageTrainer<T>(configuration: c).initialModel(sampleShape: train.sampleShape, stream: 1000 + UInt64(j))
+        var (model, _) = StageTrainer<T>(configuration: c).initialModel(sampleShape: train.sampleShape, stream: RNGStream.stageTraining(j))
         var state: NamedMatrices<T> = []
         for (name, expected) in model.stateDict() {
             let file = "stage\(j)_weights/\(name).npy"

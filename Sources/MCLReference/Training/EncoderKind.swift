@@ -62,7 +62,7 @@ extension MCLConfiguration {
         case .cnn:
             guard sampleShape.count == 3, sampleShape.allSatisfy({ $0 > 0 }) else {
                 throw TrainingError(message: "the cnn encoder needs image samples of shape [C, H, W], got "
-                    + "\(sampleShape) (give images as a 4-D array (N, C, H, W), or use --encoder mlp)")
+                    + "\(sampleShape) (give images as a 4-D array (N, C, H, W), or use the MLP encoder)", settings: [.encoder])
             }
             guard !convWidths.isEmpty, convWidths.allSatisfy({ $0 > 0 }) else {
                 throw TrainingError(message: "conv widths \(convWidths) must be non-empty and positive")

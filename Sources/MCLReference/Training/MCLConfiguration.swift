@@ -1,13 +1,20 @@
 /// Every setting of an MCL run (paper Sec. 4–5), with the defaults of the built-in `easy-hard` demo.
 ///
-/// Seeds: everything random in stage j — initial weights, the sampler's epoch shuffles and the
-/// augmentation noise — comes from `RNG(seed: seed, stream: 1000 + j)` split in that order, and the
-/// K-means after stage j from `RNG(seed: seed, stream: 2000 + j)`. So stage j's randomness never
+/// Seeds: everything random in stage j — initial weights, the sampler's epoch shuffles, the
+/// augmentation noise and the objective's state — comes from `RNGStream.stageTraining(j)`, and the
+/// K-means after stage j from `RNGStream.kmeans(j)` (RNGStream.swift). So stage j's randomness never
 /// depends on other stages, and the Multi-SimCLR member j (same streams, no pseudo labels) differs
 /// from MCL stage j *only* in its negatives.
 public struct MCLConfiguration: Sendable {
-    /// N, the number of stages (stage 0 is plain SimCLR).
+    /// N, the number of stages (stage 0 is plain SimCLR, or plain MoCo).
     public var stages = 3
+    /// The contrastive method every stage trains with (Objective.swift).
+    public var method = ContrastiveMethod.simclr
+    /// MoCo: m of the key model's momentum update (MoCo-v2: 0.999; see MoCo.swift for 0.99 here).
+    public var mocoMomentum = 0.99
+    /// MoCo: L, the queue length (MoCo: 65536 on ImageNet, lightly's CIFAR examples 4096); capped at
+    /// the number of training samples.
+    public var queueLength = 4096
     /// K, clusters per stage for K-means (paper: 5 for SimCLR experiments).
     public var clusters = 5
     /// τ in Eqs. 1 and 3.
@@ -64,6 +71,15 @@ public struct MCLConfiguration: Sendable {
          ("head_hidden", .number(Double(headHidden))), ("embedding_width", .number(Double(embeddingWidth))),
          ("batch_norm", .bool(batchNorm)), ("noise_std", .number(augmentation.noiseStd)), ("feature_dropout", .number(augmentation.dropout)),
          ("kmeans_restarts", .number(Double(kmeansRestarts))), ("knn_k", .number(Double(knnK))),
-         ("seed", .string(String(seed)))] + encoderJSON
+         ("seed", .string(String(seed)))] + encoderJSON + methodJSON
+    }
+
+    /// The method, and its own settings when it has any (SimCLR runs keep the keys they always had).
+    var methodJSON: [(String, JSONValue)] {
+        switch method {
+        case .simclr: return [("method", .string(method.rawValue))]
+        case .moco: return [("method", .string(method.rawValue)), ("moco_momentum", .number(mocoMomentum)),
+                            ("queue_length", .number(Double(queueLength)))]
+        }
     }
 }

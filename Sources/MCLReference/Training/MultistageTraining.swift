@@ -90,15 +90,16 @@ public struct MultistageContrastiveLearning<T: MCLFloat> {
                     if budget.noGroupCanFormBatch {
                         throw TrainingError(message: "stage \(j): no pseudo-label group has \(c.batchSize) samples, "
                             + "so cluster-batch cannot form a single batch (largest group \(p.groupSizes.max() ?? 0)); "
-                            + "lower --batch-size, --clusters or --stages, or use --sampler mask")
+                            + "lower the batch size, the clusters or the stages, or use the mask sampler",
+                            settings: [.batchSize, .clusters, .stages, .sampler])
                     }
                     untrained = budget.samplesInGroupsSmallerThanBatch
                 }
             }
-            let (model, loss) = try trainer.train(train.x, pseudoLabels: labels, stream: 1000 + UInt64(j),
+            let (model, loss) = try trainer.train(train.x, pseudoLabels: labels, stream: RNGStream.stageTraining(j),
                                                   name: "stage \(j)", sampleShape: train.sampleShape, progress: progress)
             let z = model.representations(train.x), zTest = model.representations(test.x)
-            var kmRNG = RNG(seed: c.seed, stream: 2000 + UInt64(j))
+            var kmRNG = RNG(seed: c.seed, stream: RNGStream.kmeans(j))
             let clustering = try KMeans<T>(clusterCount: c.clusters, nInit: c.kmeansRestarts, normalizeRows: true,
                                            seed: kmRNG.next()).fit(z)
             history.append(clustering.labels)
@@ -147,7 +148,7 @@ public struct MultistageContrastiveLearning<T: MCLFloat> {
                 zTests.append(s.testRepresentations)
                 continue
             }
-            let (model, _) = try trainer.train(train.x, pseudoLabels: nil, stream: 1000 + UInt64(j),
+            let (model, _) = try trainer.train(train.x, pseudoLabels: nil, stream: RNGStream.stageTraining(j),
                                                name: "multi-simclr \(j)", sampleShape: train.sampleShape, progress: progress)
             zs.append(model.representations(train.x))
             zTests.append(model.representations(test.x))

@@ -77,6 +77,13 @@ public struct MCLReport: Sendable {
         return .object(pairs)
     }
 
+    /// "SimCLR" or "MoCo": the method of the run's configuration (for table rows).
+    public var methodName: String {
+        guard let m = configuration.first(where: { $0.0 == "method" })?.1.stringValue.flatMap(ContrastiveMethod.init(rawValue:))
+        else { return "SimCLR" }
+        return m.displayName
+    }
+
     /// The human-readable table: one row per stage (alone and integrated), probe and kNN per feature.
     public var table: String {
         let header = ["representation", "loss"] + features.map { "\($0) probe" } + features.map { "\($0) kNN" }
@@ -90,7 +97,7 @@ public struct MCLReport: Sendable {
             }
         }
         if let m = multiSimCLR {
-            rows.append(["Multi-SimCLR ×\(stages.count)", "-"] + m.probe.map(pct) + m.knn.map(pct))
+            rows.append(["Multi-\(methodName) ×\(stages.count)", "-"] + m.probe.map(pct) + m.knn.map(pct))
         }
         return formatTable(header: header, rows: rows)
     }

@@ -1,8 +1,18 @@
 import Foundation
 
 /// A stage's training went wrong in a way that must stop the run (never a silently wrong number).
+///
+/// The message speaks in the library's terms ("lower the learning rate"); `settings` names the
+/// configuration fields that would avoid the error, so a front end can name its own flags for them
+/// (the CLI prints `(--lr)`).
 public struct TrainingError: Error, CustomStringConvertible {
+    /// An `MCLConfiguration` setting a user may change.
+    public enum Setting: String, Sendable {
+        case learningRate, temperature, batchSize, clusters, stages, sampler, encoder
+    }
     public var message: String
+    public var settings: [Setting]
+    public init(message: String, settings: [Setting] = []) { self.message = message; self.settings = settings }
     public var description: String { message }
 }
 
@@ -15,12 +25,13 @@ public enum TrainingEvent: Sendable {
     case stageFinished(StageReport)
 }
 
-/// Trains one stage's encoder f_j with SimCLR, from scratch (paper Sec. 4.1).
+/// Trains one stage's encoder f_j from scratch (paper Sec. 4.1) with the configured method.
 ///
-/// Each step: draw a batch from the sampler; make two augmented views of it; z = g(f(views)) in
-/// train mode; loss = NT-Xent over the 2b views (Eq. 1), or its feature-aware form (Eq. 3) when the
-/// sampler is `mask` and pseudo labels are given; backpropagate; one optimiser step. Under
-/// `cluster-batch` every batch is drawn from one pseudo-label group, so the *plain* loss is Eq. 3.
+/// Each step: draw a batch from the sampler; make two augmented views of it; one `TrainingStep`
+/// (forward, the objective — SimCLR's NT-Xent or MoCo's queue InfoNCE —, backward, optimiser). With
+/// pseudo labels the objective sees each sample's group (Eq. 3) where it needs it
+/// (`Objective.lossLabels`): under `cluster-batch` every batch is drawn from one pseudo-label group,
+/// so SimCLR's *plain* loss is Eq. 3; MoCo masks its queue under both samplers.
 public struct StageTrainer<T: MCLFloat> {
     public var configuration: MCLConfiguration
     /// Sees every stage start and step (TrainingObserver.swift); nil: nothing is recorded.
@@ -50,10 +61,23 @@ public struct StageTrainer<T: MCLFloat> {
         return (ContrastiveModel(encoder: encoder, head: head), rng)
     }
 
+    /// The objective of a stage for `model` (MoCo copies it into its key model and draws its initial
+    /// queue from `rng`), and the queue length MoCo uses for `sampleCount` training samples.
+    public func makeObjective(model: ContrastiveModel<T>, sampleCount: Int, rng: inout RNG) -> Objective<T> {
+        let c = configuration
+        switch c.method {
+        case .simclr:
+            return .simclr(NTXent(temperature: T(c.temperature)))
+        case .moco:
+            return .moco(MoCo(online: model, momentum: T(c.mocoMomentum), temperature: T(c.temperature),
+                              queueLength: min(c.queueLength, sampleCount), embeddingWidth: c.embeddingWidth, rng: &rng))
+        }
+    }
+
     /// Trains a fresh model on `x`.
     /// - Parameters:
     ///   - pseudoLabels: dense group id per sample (Eq. 2), or nil for plain SimCLR (stage 0).
-    ///   - stream: the RNG stream of this stage (`1000 + j`).
+    ///   - stream: the RNG stream of this stage (`RNGStream.stageTraining(j)`).
     ///   - name: how progress names the stage, e.g. "stage 1".
     ///   - sampleShape: [C, H, W] of image rows (needed by the CNN encoder); nil means [D].
     /// - Returns: the trained model and the mean loss of the last epoch.
@@ -65,6 +89,11 @@ public struct StageTrainer<T: MCLFloat> {
         let c = configuration
         let shape = sampleShape ?? [x.cols]
         try c.validateInput(sampleShape: shape)
+        if pseudoLabels != nil && !c.method.hasNegatives {
+            throw TrainingError(message: "\(name): \(c.method.rawValue) has no negatives, so MCL's feature-aware negatives "
+                + "(Eq. 3) cannot apply; train it with one stage", settings: [.stages])
+        }
+        // Stage stream, split in this order: initial weights, sampler seed, augmentation, MoCo queue.
         var (model, rng) = initialModel(sampleShape: shape, stream: stream)
         let augment = makeAugmenter(sampleShape: shape)
         let groups = pseudoLabels ?? [Int](repeating: 0, count: x.rows)
@@ -72,9 +101,10 @@ public struct StageTrainer<T: MCLFloat> {
         let sampler = try makeBatchSampler(strategy, pseudoLabels: groups, batchSize: c.batchSize,
                                            seed: rng.next(), dropLast: true)
         var augRNG = rng.split()
-        let useMask = pseudoLabels != nil && strategy == .mask
-        let loss = NTXent<T>(temperature: T(c.temperature))
-        var optimizer = Optimizer<T>(c.optimizer, lr: c.learningRate, weightDecay: c.weightDecay)
+        var objectiveRNG = rng.split()
+        let objective = makeObjective(model: model, sampleCount: x.rows, rng: &objectiveRNG)
+        var step = TrainingStep(model: model, objective: objective,
+                                optimizer: Optimizer<T>(c.optimizer, lr: c.learningRate, weightDecay: c.weightDecay))
         let batchesPerEpoch = sampler.batches(epoch: 0).count
         guard batchesPerEpoch > 0 else {
             throw TrainingError(message: "\(name): no batch of \(c.batchSize) samples can be formed from \(x.rows) samples")
@@ -83,57 +113,57 @@ public struct StageTrainer<T: MCLFloat> {
         let schedule = CosineSchedule(baseLR: c.learningRate, totalSteps: totalSteps,
                                       warmupSteps: Int((c.warmupFraction * Double(totalSteps)).rounded()),
                                       finalLR: c.cosineSchedule ? 0 : c.learningRate)
+        let masked = objective.lossLabels(batchLabels: pseudoLabels == nil ? nil : [], sampler: strategy) != nil
         try observer?(.stageStarted(StageStartRecord(name: name, stream: stream, model: model, pseudoLabels: pseudoLabels,
-                                                     maskedLoss: useMask, batchesPerEpoch: batchesPerEpoch, totalSteps: totalSteps)))
-        var step = 0
+                                                     maskedLoss: masked, batchesPerEpoch: batchesPerEpoch, totalSteps: totalSteps,
+                                                     objective: objective)))
+        var t = 0
         var lastLoss = Double.nan
         var lastFinite: Double?
+        func fmt(_ v: Double) -> String { String(format: "%.6g", v) }
         for epoch in 0..<c.epochs {
             let start = DispatchTime.now().uptimeNanoseconds
             var sum = 0.0, count = 0, samples = 0
             for batch in sampler.batches(epoch: epoch) {
                 let xb = x.gatherRows(batch)
                 let views = Matrix.vconcat([augment(xb, &augRNG), augment(xb, &augRNG)])
-                let (_, z, cache) = model.forward(views, mode: .train)
-                let out = loss(z, pseudoLabels: useMask ? batch.map { groups[$0] } : nil)
-                let value = Double(out.loss)
-                guard value.isFinite, out.dEmbeddings.isFinite else {
-                    throw TrainingError(message: "\(name), step \(step): the loss or its gradient is not finite "
-                        + "(last finite loss \(lastFinite.map { String(format: "%.6g", $0) } ?? "none")); "
-                        + "lower the learning rate (--lr) or raise the temperature (--temperature)")
+                let labels = objective.lossLabels(batchLabels: pseudoLabels == nil ? nil : batch.map { groups[$0] },
+                                                  sampler: strategy)
+                let lr = schedule.lr(at: t)
+                let result = step(views: views, labels: labels, learningRate: lr)
+                let value = Double(result.loss)
+                switch result.status {
+                case .ok: break
+                case .nonFiniteLoss:
+                    throw TrainingError(message: "\(name), step \(t): the loss or its gradient is not finite "
+                        + "(last finite loss \(lastFinite.map(fmt) ?? "none")); lower the learning rate or raise the temperature",
+                                        settings: [.learningRate, .temperature])
+                case .nonFiniteGradient:
+                    throw TrainingError(message: "\(name), step \(t): a parameter gradient is not finite "
+                        + "(last finite loss \(fmt(value))); lower the learning rate", settings: [.learningRate])
+                case .nonFiniteParameter(let k):
+                    throw TrainingError(message: "\(name), step \(t): parameter \(step.model.parameterNames[k]) is not finite "
+                        + "after the optimiser step (last finite loss \(fmt(value)), learning rate \(String(format: "%.3g", lr))); "
+                        + "lower the learning rate", settings: [.learningRate])
                 }
                 lastFinite = value
-                let (_, grads) = model.backward(out.dEmbeddings, cache)
-                var params = model.namedParameters()
-                let named = model.namedGradients(grads)
-                guard named.allSatisfy({ $0.value.isFinite }) else {
-                    throw TrainingError(message: "\(name), step \(step): a parameter gradient is not finite "
-                        + "(last finite loss \(String(format: "%.6g", value))); lower the learning rate (--lr)")
-                }
-                optimizer.lr = schedule.lr(at: step)
-                optimizer.step(&params, gradients: named)
-                if let bad = params.first(where: { !$0.value.isFinite }) {
-                    throw TrainingError(message: "\(name), step \(step): parameter \(bad.name) is not finite after the "
-                        + "optimiser step (last finite loss \(String(format: "%.6g", value)), learning rate "
-                        + "\(String(format: "%.3g", optimizer.lr))); lower the learning rate (--lr)")
-                }
-                try model.setParameters(params)
                 if let observer {
-                    try observer(.step(TrainingStepRecord(name: name, epoch: epoch, step: step, batch: batch, views: views,
-                                                          maskLabels: useMask ? batch.map { groups[$0] } : nil, loss: out.loss,
-                                                          learningRate: optimizer.lr, gradients: named, model: model,
-                                                          optimizer: optimizer)))
+                    try observer(.step(TrainingStepRecord(name: name, epoch: epoch, step: t, batch: batch, views: views,
+                                                          maskLabels: labels, loss: result.loss, learningRate: lr,
+                                                          gradients: step.model.namedGradients(positional: result.gradients),
+                                                          model: step.model, optimizer: step.optimizer,
+                                                          objective: step.objective)))
                 }
                 sum += value
                 count += 1
                 samples += batch.count
-                step += 1
+                t += 1
             }
             lastLoss = sum / Double(max(count, 1))
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
             progress(.epoch(stage: name, epoch: epoch + 1, epochs: c.epochs, loss: lastLoss,
                             samplesPerSecond: Double(samples) / max(seconds, 1e-9)))
         }
-        return (model, lastLoss)
+        return (step.model, lastLoss)
     }
 }

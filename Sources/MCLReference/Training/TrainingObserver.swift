@@ -1,4 +1,4 @@
-/// A hook into `StageTrainer.train` that sees every stage start and every optimiser step, e.g. to
+/// A hook into `StageTrainer.train` that sees every stage start and every `TrainingStep`, e.g. to
 /// record a replayable trace (`mcl-ref trace`). Observing changes nothing: the trainer draws the
 /// same random numbers and computes the same bits with or without an observer. An observer that
 /// throws stops the run with its error.
@@ -16,7 +16,7 @@ public enum TrainingObservation<T: MCLFloat> {
 public struct StageStartRecord<T: MCLFloat> {
     /// How progress names the stage, e.g. "stage 1".
     public var name: String
-    /// The stage's RNG stream (`1000 + j`).
+    /// The stage's RNG stream (`RNGStream.stageTraining(j)`).
     public var stream: UInt64
     /// The freshly initialised model (f_j and its head).
     public var model: ContrastiveModel<T>
@@ -27,6 +27,8 @@ public struct StageStartRecord<T: MCLFloat> {
     public var maskedLoss: Bool
     public var batchesPerEpoch: Int
     public var totalSteps: Int
+    /// The objective before the first step (MoCo: its key model and initial queue).
+    public var objective: Objective<T>
 }
 
 /// One training step of a stage, after the optimiser update.
@@ -52,15 +54,6 @@ public struct TrainingStepRecord<T: MCLFloat> {
     public var model: ContrastiveModel<T>
     /// The optimiser after the update (its moments, for replaying a later step in isolation).
     public var optimizer: Optimizer<T>
-}
-
-extension Optimizer {
-    /// The optimiser's state by name (Adam: `<param>.exp_avg`, `.exp_avg_sq`, `.step`; SGD: its
-    /// momentum buffers), sorted by parameter name. Empty before the first step.
-    public var namedStateForTrace: NamedMatrices<T> {
-        switch self {
-        case let .sgd(o): return o.state()
-        case let .adam(o): return o.state()
-        }
-    }
+    /// The objective after the step (MoCo: its key model and queue after the enqueue).
+    public var objective: Objective<T>
 }

@@ -1,0 +1,114 @@
+/// One optimiser step of any contrastive method — the only copy of the training loop's body.
+///
+/// Stage training (StageTrainer.swift), `bench mlp`, `bench train` (with a `StepProfiler`), `trace`
+/// (through the trainer's observer) and the step fixtures all call `callAsFunction`. Each call:
+///
+///  1. forward the views through the online model (train mode: BatchNorm uses and updates batch
+///     statistics);
+///  2. the objective's loss and dL/dz (SimCLR: NT-Xent of the 2B views; MoCo: momentum update of the
+///     key model, keys of view 2, InfoNCE of the queries of view 1 against keys and queue);
+///  3. backward to every parameter (gradients by position, Models/Parameters.swift);
+///  4. the optimiser's update at the given learning rate;
+///  5. the objective's bookkeeping after the update (MoCo: enqueue the keys).
+///
+/// Nothing here throws or names a parameter: a non-finite loss, gradient or parameter comes back as
+/// `Status` (the step stops before the update on the first two), and the caller words the error.
+///
+/// Dimension legend: B batch, D input width (C·H·W for images), E embedding width.
+public struct TrainingStep<T: MCLFloat>: Sendable {
+    /// The online model (encoder f and projection head g): what the optimiser trains.
+    public var model: ContrastiveModel<T>
+    public var objective: Objective<T>
+    public var optimizer: Optimizer<T>
+
+    public init(model: ContrastiveModel<T>, objective: Objective<T>, optimizer: Optimizer<T>) {
+        self.model = model; self.objective = objective; self.optimizer = optimizer
+    }
+
+    /// How a step ended.
+    public enum Status: Equatable, Sendable {
+        case ok
+        /// The loss or dL/dz is NaN or infinite (no update was made).
+        case nonFiniteLoss
+        /// A parameter gradient is NaN or infinite (no update was made).
+        case nonFiniteGradient(position: Int)
+        /// The update made a parameter NaN or infinite.
+        case nonFiniteParameter(position: Int)
+    }
+
+    public struct Result: Sendable {
+        public var status: Status
+        /// The loss before the update.
+        public var loss: T
+        /// z the loss saw: 2B×E for SimCLR ([view 1; view 2]), B×E queries for MoCo.
+        public var embeddings: Matrix<T>
+        /// dL/dθ by parameter position (empty if the step stopped at the loss).
+        public var gradients: [[T]]
+    }
+
+    /// One step on two views of a batch.
+    /// - Parameters:
+    ///   - views: [view 1; view 2] stacked, 2B×D: rows i and i + B are the two views of sample i.
+    ///   - labels: pseudo label per sample (B) as the loss must see them (`Objective.lossLabels`), or nil.
+    ///   - learningRate: the rate of this step's update (the schedule lives with the caller).
+    ///   - profiler: times each part when given (`bench train`).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public mutating func callAsFunction(views: Matrix<T>, labels: [Int]?, learningRate: Double,
+                                        profiler: StepProfiler? = nil) -> Result {
+        precondition(views.rows >= 2 && views.rows % 2 == 0, "TrainingStep: views are \(views.shapeDescription), expected 2B×D")
+        let b = views.rows / 2
+        precondition(labels.map { $0.count == b } ?? true, "TrainingStep: \(labels!.count) labels for B = \(b)")
+        var z: Matrix<T>
+        var dz: Matrix<T>
+        var loss: T
+        var cache: ContrastiveModel<T>.Cache
+        var keys: Matrix<T>? = nil
+        switch objective {
+        case .simclr(let ntxent):
+            (_, z, cache) = model.forward(views, mode: .train, profiler: profiler)
+            let out = profiler.map { p in p.measure("loss") { ntxent(z, pseudoLabels: labels) } } ?? ntxent(z, pseudoLabels: labels)
+            (loss, dz) = (out.loss, out.dEmbeddings)
+        case .moco(var moco):
+            objective = .simclr(NTXent())  // release the payload: the key model is updated in place
+            let (q, k) = (views.gatherRows(0..<b), views.gatherRows(b..<(2 * b)))
+            (_, z, cache) = model.forward(q, mode: .train, profiler: profiler)
+            func keyPass() -> Matrix<T> {
+                moco.momentumUpdate(from: model)
+                let raw = moco.keyModel.forward(k, mode: .train, profiler: profiler, scope: "key ").embedding
+                return L2Normalize<T>().forward(raw).output
+            }
+            let normalizedKeys = profiler.map { p in p.measure("momentum update + keys") { keyPass() } } ?? keyPass()
+            keys = normalizedKeys
+            func lossPass() -> MoCoInfoNCE<T>.Output {
+                moco.loss(queries: z, positiveKeys: normalizedKeys, queue: moco.queue,
+                          queryLabels: labels.map { $0 }, queueLabels: labels.map { _ in moco.queueLabels })
+            }
+            let out = profiler.map { p in p.measure("loss") { lossPass() } } ?? lossPass()
+            (loss, dz) = (out.loss, out.dQueries)
+            objective = .moco(moco)
+        }
+        guard loss.isFinite, dz.isFinite else {
+            return Result(status: .nonFiniteLoss, loss: loss, embeddings: z, gradients: [])
+        }
+        let grads = ContrastiveModel<T>.gradientTensors(model.backward(dz, cache, profiler: profiler).gradients)
+        if let bad = grads.firstIndex(where: { !$0.allSatisfy { $0.isFinite } }) {
+            return Result(status: .nonFiniteGradient(position: bad), loss: loss, embeddings: z, gradients: grads)
+        }
+        optimizer.lr = learningRate
+        if let profiler {
+            profiler.measure("optimizer") { optimizer.step(&model, gradients: grads) }
+        } else {
+            optimizer.step(&model, gradients: grads)
+        }
+        if case .moco(var moco) = objective, let keys {
+            objective = .simclr(NTXent())
+            moco.enqueue(keys, labels: labels ?? [Int](repeating: 0, count: b))
+            objective = .moco(moco)
+        }
+        if let bad = model.parameterTensors.firstIndex(where: { !$0.allSatisfy { $0.isFinite } }) {
+            return Result(status: .nonFiniteParameter(position: bad), loss: loss, embeddings: z, gradients: grads)
+        }
+        return Result(status: .ok, loss: loss, embeddings: z, gradients: grads)
+    }
+}
