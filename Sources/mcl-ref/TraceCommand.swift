@@ -94,5 +94,5 @@ let traceConventions: [(String, JSONValue)] = [
     ("optimizer", "adam: torch.optim.Adam (betas 0.9, 0.999, eps 1e-8; weight_decay as L2 added to the gradient), adamw: torch.optim.AdamW, sgd: momentum 0.9; the step's learning rate is 'lr' of the step entry"),
     ("replay", "load state_before (and optimizer_before), run the step on views.npy, compare loss.npy and grad/*, apply the optimiser, compare state_after/*; float32 computations agree with these float32 values to about 1e-4 relative on gradients (BatchNorm backward cancels), see Examples/replay_trace.py"),
     ("representations", "f_j(x) in eval mode (BatchNorm running statistics); K-means runs on the L2-normalised rows with k-means++ restarts, best inertia kept"),
-    ("shapes", "Linear weights out×in, other parameters, buffers and optimiser moments 1-D, num_batches_tracked and optimiser step 0-d int64; batch indices int64"),
+    ("shapes", "PyTorch state_dict shapes and dtypes: Linear weights (out, in), Conv2d weights (O, C, kh, kw), other parameters, buffers and optimiser moments 1-D, num_batches_tracked and optimiser step 0-d int64; batch indices int64"),
 ]

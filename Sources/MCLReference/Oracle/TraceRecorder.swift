@@ -22,8 +22,9 @@ import MCLNumerics
 ///     integrated_representations.npy, integrated_test_representations.npy, report.json, trace.json
 ///
 /// Step s is recorded when s < `firstSteps` or s % `stepsEvery` == 0. Tensors are stored in
-/// PyTorch's shapes: Linear weights out×in, every other parameter, buffer and optimiser moment 1-D,
-/// `num_batches_tracked` and the optimiser's `step` 0-d int64.
+/// PyTorch's shapes (`PyTorchLayout`): Linear weights out×in, Conv2d weights (O, C, kh, kw), every
+/// other parameter, buffer and optimiser moment 1-D, `num_batches_tracked` and the optimiser's `step`
+/// 0-d int64.
 ///
 /// The recorder is the run's `TrainingObserver` plus a `stageCompleted` handler; it writes as the
 /// run goes (nothing is held in memory but the previous step's state) and `finish` writes the index.
@@ -39,7 +40,8 @@ public final class TraceRecorder<T: MCLFloat> {
     /// The previous step's state (the state before the current step), and whether it was recorded.
     private var previous: (step: Int, model: ContrastiveModel<T>, optimizer: Optimizer<T>)?
     private var previousRecorded = false
-    private var linearWeights = Set<String>()
+    /// The shapes of the current stage's tensors in PyTorch (set when the stage starts).
+    private var layout: PyTorchLayout?
 
     /// - Parameters:
     ///   - directory: where to write (created; normally a temporary directory renamed by the caller).
@@ -93,22 +95,12 @@ public final class TraceRecorder<T: MCLFloat> {
         try write(try NPYArray(ints: ints, shape: shape ?? [ints.count]), relative, description)
     }
 
-    /// A named tensor in PyTorch's shape (see the type's comment). `base` is the parameter name the
-    /// tensor belongs to (for optimiser moments `encoder.0.weight.exp_avg` → `encoder.0.weight`).
-    func pytorchArray(_ name: String, base: String, _ m: Matrix<T>) throws -> NPYArray {
-        if name.hasSuffix("num_batches_tracked") || name.hasSuffix(".step") {
-            return try NPYArray(ints: [Int(m.storage[0])], shape: [])
-        }
-        if linearWeights.contains(base) { return FixtureTensor.matrix("", m).array }
-        return FixtureTensor.float("", m.storage, shape: [m.count]).array
-    }
-
-    /// Writes every named tensor to `<folder>/<name>.npy`.
-    func writeNamed(_ list: NamedMatrices<T>, _ folder: String, _ what: String, stripSuffix: Bool = false) throws {
-        for (name, value) in list {
-            var base = name
-            if stripSuffix, let dot = name.lastIndex(of: ".") { base = String(name[..<dot]) }
-            try write(try pytorchArray(name, base: base, value), "\(folder)/\(name).npy", "\(what): \(name)")
+    /// Writes every named tensor to `<folder>/<name>.npy` in PyTorch's shape and dtype (the stage's
+    /// `PyTorchLayout`: state-dict entries, gradients and optimiser values `<parameter>.<field>`).
+    func writeNamed(_ list: NamedMatrices<T>, _ folder: String, _ what: String) throws {
+        guard let layout else { preconditionFailure("TraceRecorder: a tensor written before the stage started") }
+        for (name, array) in layout.arrays(list) {
+            try write(array, "\(folder)/\(name).npy", "\(what): \(name)")
         }
     }
 
@@ -132,10 +124,7 @@ public final class TraceRecorder<T: MCLFloat> {
 
     func stageStarted(_ r: StageStartRecord<T>) throws {
         let j = stageIndex(r.stream)
-        linearWeights = []
-        for (prefix, net) in [("encoder.", r.model.encoder), ("head.", r.model.head)] {
-            for (i, layer) in net.layers.enumerated() { if case .linear = layer { linearWeights.insert("\(prefix)\(i).weight") } }
-        }
+        layout = PyTorchLayout(r.model)
         try writeNamed(r.model.stateDict(), "stage\(j)/initial_state", "stage \(j) model before its first step")
         if let p = r.pseudoLabels {  // stage 0's (all 0) is written when it completes
             try write(ints: p, "stage\(j)/pseudo_labels.npy", "stage \(j): dense Eq. 2 pseudo label per training sample")
@@ -162,12 +151,12 @@ public final class TraceRecorder<T: MCLFloat> {
         try write(FixtureTensor.scalar("", r.loss).array, "\(dir)/loss.npy", "\(at): NT-Xent before the update (0-d)")
         try writeNamed(r.gradients, "\(dir)/grad", "\(at): dL/dθ")
         try writeNamed(r.model.stateDict(), "\(dir)/state_after", "\(at): model after the update")
-        try writeNamed(r.optimizer.namedStateForTrace, "\(dir)/optimizer_after", "\(at): optimiser state after the update", stripSuffix: true)
+        try writeNamed(r.optimizer.namedStateForTrace, "\(dir)/optimizer_after", "\(at): optimiser state after the update")
         let isolated = !previousRecorded
         if isolated, let p = previous {
             try writeNamed(p.model.stateDict(), "\(dir)/state_before", "\(at): model before the update (= after step \(p.step))")
             try writeNamed(p.optimizer.namedStateForTrace, "\(dir)/optimizer_before",
-                           "\(at): optimiser state before the update (= after step \(p.step))", stripSuffix: true)
+                           "\(at): optimiser state before the update (= after step \(p.step))")
         }
         let before: String
         if r.step == 0 { before = "stage\(j)/initial_state" }
