@@ -11,6 +11,7 @@ let allCommands: [CommandSpec] = [
     fixturesCommand,
     checkCommand,
     traceCommand,
+    encodeCommand,
     showCommand,
 ]
 
