@@ -59,7 +59,7 @@ func runTrace(_ args: ParsedArguments) throws -> Int32 {
         let run = try mcl.run(train: train, test: test, progress: progressHandler(printer),
                               stageCompleted: { try recorder.stageCompleted($0) })
         try recorder.finish(run: run, header: [
-            ("format_version", 1), ("tool", "mcl-ref trace"), ("precision", "f32"),
+            ("format_version", 2), ("tool", "mcl-ref trace"), ("precision", "f32"),
             ("source", .string(source)), ("seed", .string(String(c.seed))),
             ("threads", .number(Double(Parallel.maxThreads))),
             ("command", .array(CommandLine.arguments.dropFirst().map { .string($0) })),

@@ -78,9 +78,13 @@ final class RunDirectoryTests: XCTestCase {
                 XCTAssertEqual(Array(data[begin..<end]), expected, name)
             }
             XCTAssertEqual(offset, data.count, "the tensors tile the data exactly")
-            // And the .npy state dict holds the same tensors.
-            let npy = dir.path(of: "stage\(stage.stage)_weights/encoder.0.weight.npy")
-            XCTAssertEqual(try NPY.read(npy), try SafeTensors.read(dir.path(of: "stage\(stage.stage).safetensors"))["encoder.0.weight"])
+            // And the .npy state dict holds the same tensors: same shapes, dtypes and bytes.
+            let file = try SafeTensors.read(dir.path(of: "stage\(stage.stage).safetensors"))
+            let npyFiles = try FileManager.default.contentsOfDirectory(atPath: dir.path(of: "stage\(stage.stage)_weights"))
+            XCTAssertEqual(Set(npyFiles), Set(state.map { $0.name + ".npy" }))
+            for (name, tensor) in file.tensors {
+                XCTAssertEqual(try NPY.read(dir.path(of: "stage\(stage.stage)_weights/\(name).npy")), tensor, name)
+            }
         }
     }
 
