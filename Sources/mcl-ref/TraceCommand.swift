@@ -37,7 +37,7 @@ func runTrace(_ args: ParsedArguments) throws -> Int32 {
     if outExists {
         guard isDir.boolValue else { throw CLIError("--out: '\(out)' exists and is not a directory") }
         let contents = (try? fm.contentsOfDirectory(atPath: out)) ?? []
-        if !contents.isEmpty && !fm.fileExists(atPath: out + "/trace.json") {
+        if !contents.isEmpty && !fm.fileExists(atPath: out + "/" + TraceRecorder<Float>.indexFile) {
             throw CLIError("--out: '\(out)' exists, is not empty and holds no trace.json; choose a new directory")
         }
     }
@@ -83,7 +83,7 @@ func runTrace(_ args: ParsedArguments) throws -> Int32 {
         if let e = error as? FileWriteError { throw CLIError("\(e)") }
         throw error
     }
-    printer.log("wrote \(trimmed)/ (index: \(trimmed)/trace.json)")
+    printer.log("wrote \(trimmed)/ (index: \(trimmed)/\(TraceRecorder<Float>.indexFile))")
     return 0
 }
 

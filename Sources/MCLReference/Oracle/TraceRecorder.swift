@@ -29,6 +29,9 @@ import MCLNumerics
 /// The recorder is the run's `TrainingObserver` plus a `stageCompleted` handler; it writes as the
 /// run goes (nothing is held in memory but the previous step's state) and `finish` writes the index.
 public final class TraceRecorder<T: MCLFloat> {
+    /// The index of a trace directory (its presence marks a directory as a trace).
+    public static var indexFile: String { "trace.json" }
+
     public let directory: String
     public let firstSteps: Int
     public let stepsEvery: Int
@@ -195,9 +198,10 @@ public final class TraceRecorder<T: MCLFloat> {
     public func finish(run: MCLRun<T>, header: [(String, JSONValue)]) throws {
         try write(run.integratedTrain, "integrated_representations.npy", "Eq. 5: [Z_0, …, Z_{N−1}] for the train set")
         try write(run.integratedTest, "integrated_test_representations.npy", "Eq. 5 for the test set")
-        try run.report.json.write(to: directory + "/report.json")
-        files.append(.object([("file", "report.json"), ("description", "the probe and kNN results (the `train --json` report)")]))
-        files.append(.object([("file", "trace.json"), ("description", "this index")]))
+        try run.report.json.write(to: directory + "/" + RunDirectory.File.report)
+        files.append(.object([("file", .string(RunDirectory.File.report)),
+                              ("description", "the probe and kNN results (the `train --json` report)")]))
+        files.append(.object([("file", .string(TraceRecorder.indexFile)), ("description", "this index")]))
         let index: JSONValue = .object(header + [
             ("recording", .object([("first_steps", .number(Double(firstSteps))), ("steps_every", .number(Double(stepsEvery))),
                                    ("rule", "step s (0-based within a stage) is recorded when s < first_steps or s % steps_every == 0")])),
@@ -205,6 +209,6 @@ public final class TraceRecorder<T: MCLFloat> {
             ("probe", run.report.json),
             ("files", .array(files)),
         ])
-        try index.write(to: directory + "/trace.json")
+        try index.write(to: directory + "/" + TraceRecorder.indexFile)
     }
 }
