@@ -86,8 +86,7 @@ public struct MCLCheckpoint: Sendable {
         }
         let stageList: [JSONValue] = zip(zip(stages, clusterings), stageFiles).map { sk, files in
             let (s, k) = sk
-            return
-            .object([
+            return .object([
                 ("stage", .number(Double(s.stage))), ("loss", .number(s.loss)),
                 ("alone", scores(s.alone)), ("integrated", scores(s.integrated)),
                 ("groups", .number(Double(s.groups))), ("untrained_samples", .number(Double(s.untrainedSamples))),
