@@ -65,7 +65,9 @@ func loadImageTrainTest(_ args: ParsedArguments, seed: UInt64) throws -> (Labele
         guard all.count >= 2 else { throw CLIError("\(dataPath): need at least 2 samples to split, got \(all.count)") }
         (train, test) = all.split(testFraction: fraction, seed: seed)
     }
-    if !args.has("no-standardize") { standardizeImageChannels(&train.x, &test.x, sampleShape: train.sampleShape) }
+    if !args.has("no-standardize") {
+        train.standardization = standardizeImageChannels(&train.x, &test.x, sampleShape: train.sampleShape)
+    }
     return (train, test, dataPath)
 }
 

@@ -2,8 +2,9 @@ import Foundation
 import MCLReference
 
 // `train --out DIR` keeps DIR/checkpoint.json up to date after every stage; `train --resume DIR`
-// continues from the last completed stage. The format, and why a stage boundary needs no optimiser
-// or RNG state, are described in Sources/MCLReference/Training/Checkpoint.swift.
+// continues from the last completed stage. The run directory (`RunDirectory`) checks and loads the
+// completed stages; docs/RUN-DIRECTORY.md describes the layout, and Checkpoint.swift why a stage
+// boundary needs no optimiser or RNG state.
 
 /// Options that may accompany `--resume`: they change neither the run nor its numbers.
 let resumeCompatibleOptions: Set<String> = ["resume", "threads", "quiet", "json", "help"]
@@ -16,36 +17,11 @@ private let pathOptions: Set<String> = ["data", "labels", "test-data", "test-lab
 
 /// A run to continue: its directory, its checkpoint, and the command line it was started with.
 struct ResumePlan {
-    var directory: String
+    var run: RunDirectory
     var checkpoint: MCLCheckpoint
     /// The stored options, with `--out DIR` and the current `--threads/--quiet/--json`.
     var arguments: ParsedArguments
-
-    var checkpointPath: String { directory + "/" + MCLCheckpoint.fileName }
-
-    /// Loads the completed stages after checking that the run is the one the checkpoint was made
-    /// for: same configuration (as this mcl-ref derives it from the stored options) and same data.
-    func loadStages(_ c: MCLConfiguration, train: LabeledData<Float>,
-                    test: LabeledData<Float>) throws -> [StageArtifacts<Float>] {
-        let now = JSONValue.object(c.json), stored = checkpoint.configuration
-        if now != stored {
-            let differing = (now.objectValue ?? []).filter { key, value in stored[key] != value }.map { $0.0 }
-            throw CLIError("\(checkpointPath): the stored configuration does not match what its arguments give now "
-                + "(differs in: \(differing.isEmpty ? "keys" : differing.joined(separator: ", "))); "
-                + "was the checkpoint made by another version of mcl-ref?")
-        }
-        let fingerprint = MCLCheckpoint.fingerprint(train: train, test: test)
-        guard fingerprint == checkpoint.dataFingerprint else {
-            throw CLIError("\(checkpointPath): the data differ from those the run started with (fingerprint "
-                + "\(fingerprint), checkpoint \(checkpoint.dataFingerprint)); were the input files changed?")
-        }
-        guard checkpoint.stages.count <= c.stages else {
-            throw CLIError("\(checkpointPath): lists \(checkpoint.stages.count) completed stages, the run has \(c.stages)")
-        }
-        return try checkpoint.stages.indices.map {
-            try checkpoint.loadStage($0, directory: directory, configuration: c, train: train, test: test)
-        }
-    }
+    var directory: String { run.path }
 }
 
 /// The resume plan when `--resume DIR` is given (nil otherwise). Every other run-defining option
@@ -57,7 +33,8 @@ func prepareResume(_ args: ParsedArguments) throws -> ResumePlan? {
         throw CLIError("--\(first) cannot be combined with --resume (the run's settings are read from "
             + "\(directory)/\(MCLCheckpoint.fileName))")
     }
-    let checkpoint = try MCLCheckpoint.read(directory: directory)
+    let run = RunDirectory(directory)
+    let checkpoint = try run.readCheckpoint()
     var parsed: ParsedArguments
     do {
         parsed = try parseCommandLine(["train"] + checkpoint.arguments, commands: [trainCommand]).1
@@ -70,7 +47,7 @@ func prepareResume(_ args: ParsedArguments) throws -> ResumePlan? {
     parsed.values["out"] = [directory]
     for name in ["threads"] { if let v = args.values[name] { parsed.values[name] = v } }
     for flag in ["quiet", "json"] where args.has(flag) { parsed.flags.insert(flag) }
-    return ResumePlan(directory: directory, checkpoint: checkpoint, arguments: parsed)
+    return ResumePlan(run: run, checkpoint: checkpoint, arguments: parsed)
 }
 
 /// The options that define a run, as stored in its checkpoint (sorted; file paths absolute).
@@ -88,18 +65,8 @@ func checkpointArguments(_ args: ParsedArguments) -> [String] {
 /// Refuses to start a new run in a directory that holds one (finished or not): its files would be
 /// overwritten stage by stage. Checked before any data is read.
 func refuseExistingRun(in directory: String) throws {
-    if FileManager.default.fileExists(atPath: directory + "/" + MCLCheckpoint.fileName) {
+    if RunDirectory(directory).holdsRun {
         throw CLIError("--out: '\(directory)' already holds a run (\(MCLCheckpoint.fileName)); continue it with "
             + "'mcl-ref train --resume \(directory)' or choose another directory")
     }
-}
-
-/// Creates the run directory and writes the initial checkpoint (no stage completed yet).
-func startCheckpoint(in directory: String, arguments: ParsedArguments, configuration c: MCLConfiguration,
-                     train: LabeledData<Float>, test: LabeledData<Float>) throws -> MCLCheckpoint {
-    try AtomicFile.prepareOutputDirectory(directory)
-    let checkpoint = MCLCheckpoint(arguments: checkpointArguments(arguments), configuration: .object(c.json),
-                                   dataFingerprint: MCLCheckpoint.fingerprint(train: train, test: test))
-    try checkpoint.write(directory: directory)
-    return checkpoint
 }

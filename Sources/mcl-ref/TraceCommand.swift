@@ -37,7 +37,7 @@ func runTrace(_ args: ParsedArguments) throws -> Int32 {
     if outExists {
         guard isDir.boolValue else { throw CLIError("--out: '\(out)' exists and is not a directory") }
         let contents = (try? fm.contentsOfDirectory(atPath: out)) ?? []
-        if !contents.isEmpty && !fm.fileExists(atPath: out + "/trace.json") {
+        if !contents.isEmpty && !fm.fileExists(atPath: out + "/" + TraceRecorder<Float>.indexFile) {
             throw CLIError("--out: '\(out)' exists, is not empty and holds no trace.json; choose a new directory")
         }
     }
@@ -59,7 +59,7 @@ func runTrace(_ args: ParsedArguments) throws -> Int32 {
         let run = try mcl.run(train: train, test: test, progress: progressHandler(printer),
                               stageCompleted: { try recorder.stageCompleted($0) })
         try recorder.finish(run: run, header: [
-            ("format_version", 1), ("tool", "mcl-ref trace"), ("precision", "f32"),
+            ("format_version", 2), ("tool", "mcl-ref trace"), ("precision", "f32"),
             ("source", .string(source)), ("seed", .string(String(c.seed))),
             ("threads", .number(Double(Parallel.maxThreads))),
             ("command", .array(CommandLine.arguments.dropFirst().map { .string($0) })),
@@ -83,7 +83,7 @@ func runTrace(_ args: ParsedArguments) throws -> Int32 {
         if let e = error as? FileWriteError { throw CLIError("\(e)") }
         throw error
     }
-    printer.log("wrote \(trimmed)/ (index: \(trimmed)/trace.json)")
+    printer.log("wrote \(trimmed)/ (index: \(trimmed)/\(TraceRecorder<Float>.indexFile))")
     return 0
 }
 
@@ -94,7 +94,7 @@ let traceConventions: [(String, JSONValue)] = [
     ("optimizer", "adam: torch.optim.Adam (betas 0.9, 0.999, eps 1e-8; weight_decay as L2 added to the gradient), adamw: torch.optim.AdamW, sgd: momentum 0.9; the step's learning rate is 'lr' of the step entry"),
     ("replay", "load state_before (and optimizer_before), run the step on views.npy, compare loss.npy and grad/*, apply the optimiser, compare state_after/*; float32 computations agree with these float32 values to about 1e-4 relative on gradients (BatchNorm backward cancels), see Examples/replay_trace.py"),
     ("representations", "f_j(x) in eval mode (BatchNorm running statistics); K-means runs on the L2-normalised rows with k-means++ restarts, best inertia kept"),
-    ("shapes", "Linear weights out×in, other parameters, buffers and optimiser moments 1-D, num_batches_tracked and optimiser step 0-d int64; batch indices int64"),
+    ("shapes", "PyTorch state_dict shapes and dtypes: Linear weights (out, in), Conv2d weights (O, C, kh, kw), other parameters, buffers and optimiser moments 1-D, num_batches_tracked and optimiser step 0-d int64; batch indices int64"),
 ]
 
 /// What differs in a MoCo trace (`--method moco`): the "step" convention above describes SimCLR.

@@ -137,6 +137,7 @@ func standardizeInputs(_ train: inout LabeledData<Float>, _ test: inout LabeledD
     let s = Standardizer(fitting: train.x)
     train.x = s.transform(train.x)
     test.x = s.transform(test.x)
+    train.standardization = .perColumn(s)
 }
 
 /// Checks the data against the run's settings before anything is trained or written.
@@ -164,19 +165,6 @@ func progressHandler(_ printer: ProgressPrinter) -> (TrainingEvent) -> Void {
             printer.log(String(format: "stage %d done in %.1f s  loss %.4f  groups %d", r.stage, r.seconds, r.loss, r.groups))
         }
     }
-}
-
-/// Writes one stage's artifacts into `dir`, each file atomically.
-func writeStage(_ s: StageArtifacts<Float>, to dir: String) throws {
-    let j = s.stage
-    try NPY.write(s.trainRepresentations, to: "\(dir)/stage\(j)_representations.npy")
-    try NPY.write(s.testRepresentations, to: "\(dir)/stage\(j)_test_representations.npy")
-    try NPY.write(ints: s.clustering.labels, shape: [s.clustering.labels.count], to: "\(dir)/stage\(j)_cluster_labels.npy")
-    try NPY.write(s.clustering.centroids, to: "\(dir)/stage\(j)_centroids.npy")
-    try NPY.write(ints: s.pseudoLabels, shape: [s.pseudoLabels.count], to: "\(dir)/pseudo_labels_stage\(j).npy")
-    let weights = "\(dir)/stage\(j)_weights"
-    try AtomicFile.prepareOutputDirectory(weights)
-    for (name, value) in s.model.stateDict() { try NPY.write(value, to: "\(weights)/\(name).npy") }
 }
 
 let trainCommand = CommandSpec(
@@ -212,9 +200,11 @@ func runTrain(_ given: ParsedArguments) throws -> Int32 {
     let (train, test, source) = try loadTrainTest(args, seed: c.seed)
     try applyImageOptions(args, &c, data: train, source: source)
     try validate(train, c, source: source)
-    let completed = try resume?.loadStages(c, train: train, test: test) ?? []
-    var checkpoint = try resume?.checkpoint
-        ?? out.map { try startCheckpoint(in: $0, arguments: args, configuration: c, train: train, test: test) }
+    let runDirectory = out.map(RunDirectory.init)
+    let completed = try resume.map { try $0.run.resume($0.checkpoint, configuration: c, train: train, test: test) } ?? []
+    var checkpoint = try resume?.checkpoint ?? runDirectory.map {
+        try $0.start(arguments: checkpointArguments(args), configuration: c, train: train, test: test)
+    }
     let printer = ProgressPrinter(quiet: args.has("quiet"))
     printer.log("mcl-ref train: \(source), \(train.count) train / \(test.count) test samples, "
         + "features \(train.featureNames.joined(separator: ", ")), seed \(c.seed), threads \(Parallel.maxThreads)")
@@ -224,16 +214,9 @@ func runTrain(_ given: ParsedArguments) throws -> Int32 {
     let run = try MultistageContrastiveLearning<Float>(configuration: c).run(
         train: train, test: test, progress: progressHandler(printer), resuming: completed,
         stageCompleted: { stage in
-            guard let out else { return }
-            try writeStage(stage, to: out)
-            checkpoint!.record(stage)  // checkpoint.json last: the commit point of the stage
-            try checkpoint!.write(directory: out)
+            try runDirectory?.commit(stage, to: &checkpoint!)  // its files, then checkpoint.json
         })
-    if let out {
-        try NPY.write(run.integratedTrain, to: "\(out)/integrated_representations.npy")
-        try NPY.write(run.integratedTest, to: "\(out)/integrated_test_representations.npy")
-        try AtomicFile.write(run.report.json, to: "\(out)/report.json")
-    }
+    try runDirectory?.finish(run)
     if args.has("json") {
         print(run.report.json.serialized())
     } else {

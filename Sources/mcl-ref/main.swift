@@ -12,6 +12,7 @@ let allCommands: [CommandSpec] = [
     fixturesCommand,
     checkCommand,
     traceCommand,
+    encodeCommand,
     showCommand,
 ]
 

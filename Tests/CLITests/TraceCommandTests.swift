@@ -45,15 +45,12 @@ final class TraceCommandTests: XCTestCase {
                 XCTAssertEqual(FileManager.default.contents(atPath: "\(trained)/\(a)"),
                                FileManager.default.contents(atPath: "\(traced)/\(b)"), "\(a) vs \(b)")
             }
-            // Final weights: train stores vectors 1×n and num_batches_tracked as a float, the trace
-            // PyTorch's shapes (1-D, int64 0-d); the values are the same bits.
-            for name in try FileManager.default.contentsOfDirectory(atPath: "\(trained)/stage\(j)_weights") {
-                let a = try NPY.read("\(trained)/stage\(j)_weights/\(name)"), b = try NPY.read("\(traced)/stage\(j)/final_state/\(name)")
-                if b.dtype.isFloatingPoint {
-                    XCTAssertEqual(a.bytes, b.bytes, "stage \(j) \(name)")
-                } else {
-                    XCTAssertEqual(try a.asDoubles(), try b.asInts().values.map(Double.init), "stage \(j) \(name)")
-                }
+            // Final weights: train and trace write the same PyTorch-shaped state dict, byte for byte.
+            let names = try FileManager.default.contentsOfDirectory(atPath: "\(trained)/stage\(j)_weights")
+            XCTAssertEqual(names.count, 18)
+            for name in names {
+                XCTAssertEqual(FileManager.default.contents(atPath: "\(trained)/stage\(j)_weights/\(name)"),
+                               FileManager.default.contents(atPath: "\(traced)/stage\(j)/final_state/\(name)"), "stage \(j) \(name)")
             }
         }
         XCTAssertEqual(FileManager.default.contents(atPath: "\(trained)/integrated_representations.npy"),

@@ -167,17 +167,38 @@ final class TrainResumeTests: XCTestCase {
         try NPY.write(floats: changed, shape: [40, 3], to: x)
         try assertRefused(["train", "--resume", dir], [dir + "/checkpoint.json", "the data differ"])
         try NPY.write(floats: values, shape: [40, 3], to: x)
-        // A stage file damaged on disk (but listed as complete) is named.
-        let labels = dir + "/stage1_cluster_labels.npy"
-        let saved = try XCTUnwrap(FileManager.default.contents(atPath: labels))
-        try NPY.write(ints: [0, 1], shape: [2], to: labels)
-        let r = try runMCLRef(["train", "--resume", dir])
-        XCTAssertEqual(r.status, 2)
-        XCTAssert(r.stderr.contains(labels) && r.stderr.contains("expected 20 labels"), r.stderr)
-        try saved.write(to: URL(fileURLWithPath: labels))
+        // A stage file changed on disk after its stage completed is refused by name, even when it is
+        // a valid .npy of the right shape and range (one cluster label flipped): the checkpoint holds
+        // a checksum of every stage file.
+        for (name, change) in [("stage1_cluster_labels.npy", "one label"), ("stage0.safetensors", "one weight byte"),
+                               ("input_mean.npy", "one mean")] {
+            let file = dir + "/" + name
+            let saved = try XCTUnwrap(FileManager.default.contents(atPath: file))
+            switch name {
+            case "stage1_cluster_labels.npy":
+                var labels = try NPY.readIntArray(file).values
+                labels[3] = 1 - labels[3]
+                try NPY.write(ints: labels, shape: [labels.count], to: file)
+            case "input_mean.npy":
+                var mean = try NPY.read(file).asDoubles()
+                mean[0] = mean[0].nextUp
+                try NPY.write(doubles: mean, shape: [mean.count], to: file)
+            default:
+                var bytes = [UInt8](saved)
+                bytes[bytes.count - 5] ^= 1
+                try Data(bytes).write(to: URL(fileURLWithPath: file))
+            }
+            let r = try runMCLRef(name == "input_mean.npy"
+                ? ["encode", "--run", dir, "--data", x, "--out", scratch + "/z.npy"] : ["train", "--resume", dir])
+            XCTAssertEqual(r.status, 2, "\(change): \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+            XCTAssert(r.stderr.contains(file + ": changed since") && r.stderr.contains("checksum"), "\(change): \(r.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/z.npy"))
+            try saved.write(to: URL(fileURLWithPath: file))
+        }
         // No checkpoint at all; a malformed one.
         try assertRefused(["train", "--resume", scratch], [scratch + "/checkpoint.json", "missing file"])
-        try "{\"format\": \"mcl-ref checkpoint\", \"format_version\": 1".write(
+        try "{\"format\": \"mcl-ref checkpoint\", \"format_version\": 2".write(
             toFile: scratch + "/checkpoint.json", atomically: true, encoding: .utf8)
         try assertRefused(["train", "--resume", scratch], [scratch + "/checkpoint.json", "malformed JSON"])
         // The undamaged run still resumes (nothing to train, final outputs rewritten).

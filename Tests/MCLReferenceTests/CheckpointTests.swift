@@ -67,8 +67,9 @@ final class CheckpointTests: XCTestCase {
         let (train, test) = tinyData()
         let run = try MultistageContrastiveLearning<Float>(configuration: c).run(train: train, test: test)
         var checkpoint = MCLCheckpoint(arguments: ["--stages", "2"], configuration: .object(c.json),
-                                       dataFingerprint: MCLCheckpoint.fingerprint(train: train, test: test))
-        for s in run.stages { checkpoint.record(s) }
+                                       dataFingerprint: MCLCheckpoint.fingerprint(train: train, test: test),
+                                       sampleShape: train.sampleShape)
+        for s in run.stages { checkpoint.record(s, files: ["stage\(s.stage).safetensors": "fnv1a64:0123456789abcdef"]) }
         let text = checkpoint.json.serialized(pretty: true)
         let back = try MCLCheckpoint(json: try JSONValue.parse(text), path: "cp.json")
         XCTAssertEqual(back.json, checkpoint.json)
@@ -79,7 +80,9 @@ final class CheckpointTests: XCTestCase {
         XCTAssertNotEqual(MCLCheckpoint.fingerprint(train: changed, test: test), checkpoint.dataFingerprint)
         // Damage is a CheckpointError naming the file and the field.
         for (from, to, mention) in [("\"completed_stages\": 2", "\"completed_stages\": 3", "completed_stages"),
-                                    ("\"format_version\": 1", "\"format_version\": 7", "format_version 7"),
+                                    ("\"format_version\": 2", "\"format_version\": 7", "format_version 7"),
+                                    ("\"checksum\": \"fnv1a64\"", "\"checksum\": \"md5\"", "'checksum'"),
+                                    ("\"fnv1a64:0123456789abcdef\"", "7", "stages[0]: missing or invalid 'files'"),
                                     ("\"kmeans_restart\": 0", "\"kmeans_restart\": -1", "stages[0]: missing or invalid 'kmeans_restart'"),
                                     ("\"format\": \"mcl-ref checkpoint\"", "\"format\": \"other\"", "not an mcl-ref checkpoint")] {
             XCTAssert(text.contains(from), from)

@@ -11,6 +11,9 @@ public struct LabeledData<T: MCLFloat>: Sendable {
     public var featureNames: [String]
     /// Shape of one sample: `[D]` for vectors, `[C, H, W]` for images.
     public var sampleShape: [Int]
+    /// The standardisation already applied to `x` (train statistics), when there was one; a run
+    /// directory stores it so new data can be encoded the same way.
+    public var standardization: InputStandardization?
 
     public init(x: Matrix<T>, labels: [[Int]], featureNames: [String], sampleShape: [Int]? = nil) {
         precondition(labels.count == featureNames.count,

@@ -46,31 +46,16 @@ extension UserData {
 /// Per-channel standardisation of images with the train set's statistics: every value of channel c
 /// becomes (v − μ_c)/σ_c, μ_c and σ_c over all train samples and positions (σ_c = 1 when 0). Unlike
 /// the per-column `Standardizer`, it keeps the spatial structure the convolutions look at.
+/// Returns the statistics applied (`InputStandardization.perChannel`), for the run directory.
 /// - Shape: train N×(C·H·W), test N′×(C·H·W), `sampleShape` [C, H, W].
-public func standardizeImageChannels<T: MCLFloat>(_ train: inout Matrix<T>, _ test: inout Matrix<T>, sampleShape: [Int]) {
-    let s = ImageShape(sampleShape), plane = s.planeSize
+@discardableResult
+public func standardizeImageChannels<T: MCLFloat>(_ train: inout Matrix<T>, _ test: inout Matrix<T>,
+                                                  sampleShape: [Int]) -> InputStandardization {
+    let s = ImageShape(sampleShape)
     precondition(train.cols == s.count && test.cols == s.count,
                  "standardizeImageChannels: \(train.shapeDescription) / \(test.shapeDescription) vs sample shape \(s)")
-    for ch in 0..<s.channels {
-        var sum = 0.0, sumSq = 0.0
-        for i in 0..<train.rows {
-            for k in 0..<plane { let v = Double(train.storage[i * s.count + ch * plane + k]); sum += v; sumSq += v * v }
-        }
-        let n = Double(train.rows * plane), mean = sum / n
-        let sd = max(0, sumSq / n - mean * mean).squareRoot()
-        let scale = sd > 0 ? 1 / sd : 1
-        for m in [0, 1] {
-            let rows = m == 0 ? train.rows : test.rows
-            for i in 0..<rows {
-                for k in 0..<plane {
-                    let idx = i * s.count + ch * plane + k
-                    if m == 0 {
-                        train.storage[idx] = T((Double(train.storage[idx]) - mean) * scale)
-                    } else {
-                        test.storage[idx] = T((Double(test.storage[idx]) - mean) * scale)
-                    }
-                }
-            }
-        }
-    }
+    let standardization = InputStandardization.fittingChannels(train, sampleShape: sampleShape)
+    train = standardization.apply(train, sampleShape: sampleShape)
+    test = standardization.apply(test, sampleShape: sampleShape)
+    return standardization
 }

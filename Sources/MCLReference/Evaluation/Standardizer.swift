@@ -45,6 +45,15 @@ public struct Standardizer: Sendable, Equatable {
         scale = sigma
     }
 
+    /// A standardiser with given μ and σ (e.g. read back from a run directory).
+    /// - Precondition: equal counts, every σ finite and > 0.
+    public init(mean: [Double], scale: [Double]) {
+        precondition(mean.count == scale.count && scale.allSatisfy { $0 > 0 && $0.isFinite },
+                     "Standardizer: \(mean.count) means and \(scale.count) scales (each finite and > 0)")
+        self.mean = mean
+        self.scale = scale
+    }
+
     /// (x − μ) / σ, computed in `Double` and rounded to `T`.
     /// - Shape: x N×D → N×D (D must match the fit).
     @inlinable

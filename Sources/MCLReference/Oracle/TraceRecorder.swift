@@ -25,12 +25,16 @@ import MCLNumerics
 ///     integrated_representations.npy, integrated_test_representations.npy, report.json, trace.json
 ///
 /// Step s is recorded when s < `firstSteps` or s % `stepsEvery` == 0. Tensors are stored in
-/// PyTorch's shapes: Linear weights out×in, every other parameter, buffer and optimiser moment 1-D,
-/// `num_batches_tracked` and the optimiser's `step` 0-d int64.
+/// PyTorch's shapes (`PyTorchLayout`): Linear weights out×in, Conv2d weights (O, C, kh, kw), every
+/// other parameter, buffer and optimiser moment 1-D, `num_batches_tracked` and the optimiser's `step`
+/// 0-d int64.
 ///
 /// The recorder is the run's `TrainingObserver` plus a `stageCompleted` handler; it writes as the
 /// run goes (nothing is held in memory but the previous step's state) and `finish` writes the index.
 public final class TraceRecorder<T: MCLFloat> {
+    /// The index of a trace directory (its presence marks a directory as a trace).
+    public static var indexFile: String { "trace.json" }
+
     public let directory: String
     public let firstSteps: Int
     public let stepsEvery: Int
@@ -42,7 +46,8 @@ public final class TraceRecorder<T: MCLFloat> {
     /// The previous step's state (the state before the current step), and whether it was recorded.
     private var previous: (step: Int, model: ContrastiveModel<T>, optimizer: Optimizer<T>)?
     private var previousRecorded = false
-    private var linearWeights = Set<String>()
+    /// The shapes of the current stage's tensors in PyTorch (set when the stage starts).
+    private var layout: PyTorchLayout?
 
     /// - Parameters:
     ///   - directory: where to write (created; normally a temporary directory renamed by the caller).
@@ -96,22 +101,12 @@ public final class TraceRecorder<T: MCLFloat> {
         try write(try NPYArray(ints: ints, shape: shape ?? [ints.count]), relative, description)
     }
 
-    /// A named tensor in PyTorch's shape (see the type's comment). `base` is the parameter name the
-    /// tensor belongs to (for optimiser moments `encoder.0.weight.exp_avg` → `encoder.0.weight`).
-    func pytorchArray(_ name: String, base: String, _ m: Matrix<T>) throws -> NPYArray {
-        if name.hasSuffix("num_batches_tracked") || name.hasSuffix(".step") {
-            return try NPYArray(ints: [Int(m.storage[0])], shape: [])
-        }
-        if linearWeights.contains(base) { return FixtureTensor.matrix("", m).array }
-        return FixtureTensor.float("", m.storage, shape: [m.count]).array
-    }
-
-    /// Writes every named tensor to `<folder>/<name>.npy`.
-    func writeNamed(_ list: NamedMatrices<T>, _ folder: String, _ what: String, stripSuffix: Bool = false) throws {
-        for (name, value) in list {
-            var base = name
-            if stripSuffix, let dot = name.lastIndex(of: ".") { base = String(name[..<dot]) }
-            try write(try pytorchArray(name, base: base, value), "\(folder)/\(name).npy", "\(what): \(name)")
+    /// Writes every named tensor to `<folder>/<name>.npy` in PyTorch's shape and dtype (the stage's
+    /// `PyTorchLayout`: state-dict entries, gradients and optimiser values `<parameter>.<field>`).
+    func writeNamed(_ list: NamedMatrices<T>, _ folder: String, _ what: String) throws {
+        guard let layout else { preconditionFailure("TraceRecorder: a tensor written before the stage started") }
+        for (name, array) in layout.arrays(list) {
+            try write(array, "\(folder)/\(name).npy", "\(what): \(name)")
         }
     }
 
@@ -135,10 +130,7 @@ public final class TraceRecorder<T: MCLFloat> {
 
     func stageStarted(_ r: StageStartRecord<T>) throws {
         let j = stageIndex(r.stream)
-        linearWeights = []
-        for (prefix, net) in [("encoder.", r.model.encoder), ("head.", r.model.head)] {
-            for (i, layer) in net.layers.enumerated() { if case .linear = layer { linearWeights.insert("\(prefix)\(i).weight") } }
-        }
+        layout = PyTorchLayout(r.model)
         try writeNamed(r.model.stateDict(), "stage\(j)/initial_state", "stage \(j) model before its first step")
         if case .moco(let moco) = r.objective {
             try write(moco.queue, "stage\(j)/initial_queue.npy", "stage \(j): MoCo's initial queue (L random unit vectors)")
@@ -169,7 +161,7 @@ public final class TraceRecorder<T: MCLFloat> {
         try write(FixtureTensor.scalar("", r.loss).array, "\(dir)/loss.npy", "\(at): the loss before the update (0-d)")
         try writeNamed(r.gradients, "\(dir)/grad", "\(at): dL/dθ")
         try writeNamed(r.model.stateDict(), "\(dir)/state_after", "\(at): model after the update")
-        try writeNamed(r.optimizer.namedState(like: r.model.namedParameters()), "\(dir)/optimizer_after", "\(at): optimiser state after the update", stripSuffix: true)
+        try writeNamed(r.optimizer.namedState(like: r.model.namedParameters()), "\(dir)/optimizer_after", "\(at): optimiser state after the update")
         if case .moco(let moco) = r.objective {
             try writeNamed(moco.keyModel.stateDict(), "\(dir)/key_state_after", "\(at): MoCo key model after this step's momentum update")
             try write(moco.queue, "\(dir)/queue_after.npy", "\(at): MoCo queue after the enqueue (L×E, normalised keys)")
@@ -180,7 +172,7 @@ public final class TraceRecorder<T: MCLFloat> {
         if isolated, let p = previous {
             try writeNamed(p.model.stateDict(), "\(dir)/state_before", "\(at): model before the update (= after step \(p.step))")
             try writeNamed(p.optimizer.namedState(like: p.model.namedParameters()), "\(dir)/optimizer_before",
-                           "\(at): optimiser state before the update (= after step \(p.step))", stripSuffix: true)
+                           "\(at): optimiser state before the update (= after step \(p.step))")
         }
         let before: String
         if r.step == 0 { before = "stage\(j)/initial_state" }
@@ -219,9 +211,10 @@ public final class TraceRecorder<T: MCLFloat> {
     public func finish(run: MCLRun<T>, header: [(String, JSONValue)]) throws {
         try write(run.integratedTrain, "integrated_representations.npy", "Eq. 5: [Z_0, …, Z_{N−1}] for the train set")
         try write(run.integratedTest, "integrated_test_representations.npy", "Eq. 5 for the test set")
-        try run.report.json.write(to: directory + "/report.json")
-        files.append(.object([("file", "report.json"), ("description", "the probe and kNN results (the `train --json` report)")]))
-        files.append(.object([("file", "trace.json"), ("description", "this index")]))
+        try run.report.json.write(to: directory + "/" + RunDirectory.File.report)
+        files.append(.object([("file", .string(RunDirectory.File.report)),
+                              ("description", "the probe and kNN results (the `train --json` report)")]))
+        files.append(.object([("file", .string(TraceRecorder.indexFile)), ("description", "this index")]))
         let index: JSONValue = .object(header + [
             ("recording", .object([("first_steps", .number(Double(firstSteps))), ("steps_every", .number(Double(stepsEvery))),
                                    ("rule", "step s (0-based within a stage) is recorded when s < first_steps or s % steps_every == 0")])),
@@ -229,6 +222,6 @@ public final class TraceRecorder<T: MCLFloat> {
             ("probe", run.report.json),
             ("files", .array(files)),
         ])
-        try index.write(to: directory + "/trace.json")
+        try index.write(to: directory + "/" + TraceRecorder.indexFile)
     }
 }

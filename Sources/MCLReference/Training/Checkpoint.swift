@@ -1,21 +1,11 @@
 import Foundation
 
-// MARK: - Checkpoints at stage boundaries
+// MARK: - checkpoint.json, the index of a run directory
 //
-// A run directory (`train --out DIR`) holds, per completed stage j:
-//
-//     stage<j>_representations.npy        Z_j = f_j(X_train), M×R
-//     stage<j>_test_representations.npy   f_j(X_test), M′×R
-//     stage<j>_cluster_labels.npy         Y_j, M integers in 0..<K
-//     stage<j>_centroids.npy              K×R (rounded to T)
-//     pseudo_labels_stage<j>.npy          the Eq. 2 group ids stage j trained with
-//     stage<j>_weights/<name>.npy         the model's state dict (parameters and BatchNorm buffers)
-//
-// and one `checkpoint.json` (below) that lists the completed stages. Every file is written
-// atomically (temporary name, fsync, rename), and checkpoint.json is rewritten *last*, after all of
-// stage j's files: it is the commit point. A kill at any moment leaves either the old or the new
-// checkpoint.json, and every stage it lists has all its files; files of a stage it does not list
-// yet are rewritten on resume.
+// The files of a `train --out` directory and the order they are written in are owned by
+// `RunDirectory` (Sources/MCLReference/Run/RunDirectory.swift; the layout is documented in
+// docs/RUN-DIRECTORY.md). `checkpoint.json` lists the completed stages with a checksum of every file
+// each one wrote; it is rewritten *last*, after all of stage j's files: it is the commit point.
 //
 // Why no optimiser or RNG state: every stage trains a *fresh* encoder with a fresh optimiser
 // (Sec. 4.1), and stage j draws all its randomness from `RNG(seed, stream: 1000 + j)` and its
@@ -35,8 +25,10 @@ public struct CheckpointError: Error, CustomStringConvertible, Sendable {
 
 /// The contents of `checkpoint.json`.
 public struct MCLCheckpoint: Sendable {
-    public static let fileName = "checkpoint.json"
-    public static let formatVersion = 1
+    public static let fileName = RunDirectory.File.checkpoint
+    /// 2: PyTorch-shaped weights, `stage<j>.safetensors`, the input's shape and standardisation, and a
+    /// checksum of every stage file (1: none of these; not readable by this version).
+    public static let formatVersion = 2
 
     /// The `train` options that define the run (data paths absolute), so `--resume` can rebuild it.
     public var arguments: [String]
@@ -48,6 +40,14 @@ public struct MCLCheckpoint: Sendable {
     public var stages: [StageReport]
     /// K-means details of each completed stage (not needed to continue; kept for the record).
     public var clusterings: [ClusteringRecord]
+    /// The shape of one input sample: [D] for vectors, [C, H, W] for images.
+    public var sampleShape: [Int]
+    /// How the inputs were standardised: "none", or `InputStandardization.kind` (μ and σ are files).
+    public var standardization: String
+    /// Checksums (`FileChecksum`) of the files written when the run started, by relative path.
+    public var inputFiles: [String: String]
+    /// Per completed stage, the checksum of every file it wrote, by relative path.
+    public var stageFiles: [[String: String]]
 
     /// What a resumed `KMeansResult` cannot rebuild from the .npy files.
     public struct ClusteringRecord: Sendable, Equatable {
@@ -58,15 +58,18 @@ public struct MCLCheckpoint: Sendable {
         public var absoluteTolerance: Double
     }
 
-    public init(arguments: [String], configuration: JSONValue, dataFingerprint: String,
-                stages: [StageReport] = [], clusterings: [ClusteringRecord] = []) {
+    public init(arguments: [String], configuration: JSONValue, dataFingerprint: String, sampleShape: [Int],
+                standardization: String = "none", inputFiles: [String: String] = [:]) {
         self.arguments = arguments; self.configuration = configuration; self.dataFingerprint = dataFingerprint
-        self.stages = stages; self.clusterings = clusterings
+        self.sampleShape = sampleShape; self.standardization = standardization; self.inputFiles = inputFiles
+        self.stages = []; self.clusterings = []; self.stageFiles = []
     }
 
-    /// Records stage `s` as completed (stages must be recorded in order).
-    public mutating func record<T>(_ s: StageArtifacts<T>) {
+    /// Records stage `s` as completed with the checksums of the files it wrote (stages must be
+    /// recorded in order).
+    public mutating func record<T>(_ s: StageArtifacts<T>, files: [String: String]) {
         precondition(s.stage == stages.count, "checkpoint: stage \(s.stage) recorded after \(stages.count) stages")
+        stageFiles.append(files)
         stages.append(s.report)
         clusterings.append(ClusteringRecord(iterations: s.clustering.iterations, converged: s.clustering.converged,
                                             strictConvergence: s.clustering.strictConvergence,
@@ -78,8 +81,12 @@ public struct MCLCheckpoint: Sendable {
         func scores(_ f: FeatureScores) -> JSONValue {
             .object([("probe", .array(f.probe.map { .number($0) })), ("knn", .array(f.knn.map { .number($0) }))])
         }
-        let stageList: [JSONValue] = zip(stages, clusterings).map { s, k in
-            .object([
+        func checksums(_ files: [String: String]) -> JSONValue {
+            .object(files.keys.sorted().map { ($0, .string(files[$0]!)) })
+        }
+        let stageList: [JSONValue] = zip(zip(stages, clusterings), stageFiles).map { sk, files in
+            let (s, k) = sk
+            return .object([
                 ("stage", .number(Double(s.stage))), ("loss", .number(s.loss)),
                 ("alone", scores(s.alone)), ("integrated", scores(s.integrated)),
                 ("groups", .number(Double(s.groups))), ("untrained_samples", .number(Double(s.untrainedSamples))),
@@ -87,6 +94,7 @@ public struct MCLCheckpoint: Sendable {
                 ("kmeans_iterations", .number(Double(k.iterations))), ("kmeans_converged", .bool(k.converged)),
                 ("kmeans_strict", .bool(k.strictConvergence)), ("kmeans_restart", .number(Double(k.restart))),
                 ("kmeans_absolute_tolerance", .number(k.absoluteTolerance)),
+                ("files", checksums(files)),
             ])
         }
         return .object([
@@ -96,6 +104,9 @@ public struct MCLCheckpoint: Sendable {
             ("arguments", .array(arguments.map { .string($0) })),
             ("configuration", configuration),
             ("data_fingerprint", .string(dataFingerprint)),
+            ("input", .object([("sample_shape", .array(sampleShape.map { .number(Double($0)) })),
+                               ("standardization", .string(standardization)), ("files", checksums(inputFiles))])),
+            ("checksum", .string(FileChecksum.algorithm)),
             ("stages", .array(stageList)),
         ])
     }
@@ -116,12 +127,30 @@ public struct MCLCheckpoint: Sendable {
         configuration = conf
         guard let fp = json["data_fingerprint"]?.stringValue else { throw fail("missing 'data_fingerprint'") }
         dataFingerprint = fp
+        func checksums(_ value: JSONValue?, _ context: String) throws -> [String: String] {
+            guard let pairs = value?.objectValue, pairs.allSatisfy({ $0.1.stringValue != nil }) else {
+                throw fail("\(context): missing or invalid 'files' (an object of file → checksum)")
+            }
+            return Dictionary(pairs.map { ($0.0, $0.1.stringValue!) }, uniquingKeysWith: { a, _ in a })
+        }
+        guard json["checksum"]?.stringValue == FileChecksum.algorithm else {
+            throw fail("missing 'checksum' or not '\(FileChecksum.algorithm)'")
+        }
+        guard let input = json["input"], let shape = input["sample_shape"]?.arrayValue?.compactMap({ $0.intValue }),
+              !shape.isEmpty, shape.count == input["sample_shape"]?.arrayValue?.count, shape.allSatisfy({ $0 > 0 }),
+              let kind = input["standardization"]?.stringValue else {
+            throw fail("missing or invalid 'input' (sample_shape, standardization)")
+        }
+        sampleShape = shape
+        standardization = kind
+        inputFiles = try checksums(input["files"], "input")
         guard let list = json["stages"]?.arrayValue else { throw fail("missing or non-list 'stages'") }
         guard json["completed_stages"]?.intValue == list.count else {
             throw fail("'completed_stages' disagrees with the \(list.count) listed stages")
         }
         stages = []
         clusterings = []
+        stageFiles = []
         for (j, item) in list.enumerated() {
             let context = "stages[\(j)]"
             func number(_ key: String) throws -> Double {
@@ -154,27 +183,8 @@ public struct MCLCheckpoint: Sendable {
                                                 strictConvergence: try bool("kmeans_strict"),
                                                 restart: try int("kmeans_restart"),
                                                 absoluteTolerance: try number("kmeans_absolute_tolerance")))
+            stageFiles.append(try checksums(item["files"], context))
         }
-    }
-
-    /// Reads `<directory>/checkpoint.json`.
-    public static func read(directory: String) throws -> MCLCheckpoint {
-        let path = directory + "/" + fileName
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw CheckpointError(path: path, "missing file (not a 'train --out' directory?)")
-        }
-        let json: JSONValue
-        do {
-            json = try JSONValue.read(path)
-        } catch {
-            throw CheckpointError(path: path, "malformed JSON (\(error))")
-        }
-        return try MCLCheckpoint(json: json, path: path)
-    }
-
-    /// Writes `<directory>/checkpoint.json` atomically.
-    public func write(directory: String) throws {
-        try AtomicFile.write(json, to: directory + "/" + MCLCheckpoint.fileName)
     }
 
     /// A 64-bit FNV-1a hash (hex) of the train and test samples and labels, bit for bit: a resumed
@@ -192,72 +202,5 @@ public struct MCLCheckpoint: Sendable {
             for column in d.labels { for y in column { mix(UInt64(bitPattern: Int64(y))) } }
         }
         return String(h, radix: 16)
-    }
-
-    /// Loads completed stage `j` from `directory` (the files of the format above), checking every
-    /// shape against the run. The model is rebuilt with stage j's architecture and loaded from its
-    /// weights; the representations and cluster labels are the stored ones, bit for bit.
-    public func loadStage<T: MCLFloat>(_ j: Int, directory: String, configuration c: MCLConfiguration,
-                                       train: LabeledData<T>, test: LabeledData<T>) throws -> StageArtifacts<T> {
-        precondition(j < stages.count, "loadStage: stage \(j) is not completed")
-        /// A stored matrix of T; `rows`/`cols` nil accept any size.
-        func matrix(_ name: String, rows: Int?, cols: Int?) throws -> Matrix<T> {
-            let path = "\(directory)/\(name)"
-            let m: Matrix<T>
-            do {
-                let a = try NPY.read(path)
-                let want: NPYDType = T.self == Float.self ? .float32 : .float64
-                guard a.dtype == want else { throw CheckpointError(path: path, "holds \(a.dtype.descr), expected \(want.descr)") }
-                m = try a.asMatrix(T.self, vectorAsColumn: false)
-            } catch let e as NPYError {
-                throw CheckpointError(path: path, "unreadable (\(e.message))")
-            }
-            guard rows.map({ m.rows == $0 }) ?? true, cols.map({ m.cols == $0 }) ?? true else {
-                throw CheckpointError(path: path, "holds \(m.rows)×\(m.cols), expected \(rows ?? m.rows)×\(cols ?? m.cols)")
-            }
-            return m
-        }
-        func ints(_ name: String, count: Int, below: Int?) throws -> [Int] {
-            let path = "\(directory)/\(name)"
-            let values: [Int]
-            do {
-                values = try NPY.readIntArray(path).values
-            } catch let e as NPYError {
-                throw CheckpointError(path: path, "unreadable (\(e.message))")
-            }
-            guard values.count == count, values.allSatisfy({ $0 >= 0 && $0 < (below ?? Int.max) }) else {
-                throw CheckpointError(path: path, "expected \(count) labels in 0..<\(below.map(String.init) ?? "∞")")
-            }
-            return values
-        }
-        let r = c.representationWidth
-        let z = try matrix("stage\(j)_representations.npy", rows: train.count, cols: r)
-        let zTest = try matrix("stage\(j)_test_representations.npy", rows: test.count, cols: r)
-        let labels = try ints("stage\(j)_cluster_labels.npy", count: train.count, below: c.clusters)
-        let centroids = try matrix("stage\(j)_centroids.npy", rows: c.clusters, cols: r)
-        let pseudo = try ints("pseudo_labels_stage\(j).npy", count: train.count, below: nil)
-        var (model, _) = StageTrainer<T>(configuration: c).initialModel(sampleShape: train.sampleShape, stream: RNGStream.stageTraining(j))
-        var state: NamedMatrices<T> = []
-        for (name, expected) in model.stateDict() {
-            let file = "stage\(j)_weights/\(name).npy"
-            var m = try matrix(file, rows: nil, cols: nil)
-            guard m.count == expected.count else {
-                throw CheckpointError(path: "\(directory)/\(file)", "holds \(m.count) values, the model needs \(expected.count)")
-            }
-            m = Matrix(rows: expected.rows, cols: expected.cols, storage: m.storage)
-            state.append((name, m))
-        }
-        do {
-            try model.loadStateDict(state)
-        } catch {
-            throw CheckpointError(path: "\(directory)/stage\(j)_weights", "cannot load the weights (\(error))")
-        }
-        let k = clusterings[j]
-        let run = _LloydRun(centroids: centroids.converted(to: Double.self), labels: labels, inertia: stages[j].inertia,
-                            iterations: k.iterations, converged: k.converged, strict: k.strictConvergence)
-        let clustering = KMeansResult<T>(run: run, restart: k.restart, absoluteTolerance: k.absoluteTolerance,
-                                         normalizeRows: true)
-        return StageArtifacts(stage: j, model: model, trainRepresentations: z, testRepresentations: zTest,
-                              clustering: clustering, pseudoLabels: pseudo, report: stages[j])
     }
 }
