@@ -23,6 +23,11 @@ float64, so the differences are mcl-ref's float32 rounding):
                   hold rounding noise, which Adam normalises to a move of up to lr in either direction
                   (see Fixtures/README.md, "Gradients that are analytically zero")
 
+Only MLP-encoder traces are replayed. A CNN trace (`"encoder": "cnn"` in trace.json's configuration,
+e.g. `mcl-ref trace --dataset trifeature`) is refused with one line on stderr and exit 2: its
+convolutions are checked component by component by the conv2d/batchnorm2d/pooling fixtures
+(`mcl-ref check`), and its whole steps by the Swift replay test.
+
 usage: replay_trace.py TRACE_DIR [--stage J] [--step S] [--broken]
 """
 import argparse
@@ -185,6 +190,17 @@ def replay(trace, stage, entry, config):
     return ok
 
 
+def refusal(index):
+    """Why this script cannot replay the trace (None when it can): it implements the MLP encoder only."""
+    config = index["configuration"]
+    if config.get("encoder", "mlp") != "mlp":
+        shape = index.get("sample_shape")
+        return (f"a {config['encoder']} trace (conv_widths {config.get('conv_widths')}, sample shape {shape}); "
+                "this script replays MLP-encoder traces only (Conv2d, BatchNorm2d and pooling are checked by "
+                "the conv2d_*, batchnorm2d_train and *pool2d_* fixtures with 'mcl-ref check')")
+    return None
+
+
 def main():
     global BROKEN
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -197,6 +213,10 @@ def main():
     with open(os.path.join(args.trace, "trace.json")) as f:
         index = json.load(f)
     config = index["configuration"]
+    unsupported = refusal(index)
+    if unsupported:
+        print(f"replay_trace.py: {args.trace}: {unsupported}", file=sys.stderr)
+        return 2
     ok, replayed = True, 0
     for stage in index["stages"]:
         if args.stage is not None and stage["stage"] != args.stage:
