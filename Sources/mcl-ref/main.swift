@@ -10,6 +10,7 @@ let allCommands: [CommandSpec] = [
     benchTrainCommand,
     fixturesCommand,
     checkCommand,
+    reportCommand,
     traceCommand,
     showCommand,
 ]
