@@ -64,7 +64,7 @@ func checkReportDestination(_ out: String, option: String) throws {
     if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), isDirectory.boolValue {
         throw CLIError("--\(option): '\(out)' is a directory; expected an HTML file name such as report.html")
     }
-    let parent = (out as NSString).deletingLastPathComponent
+    let parent = out.range(of: "/", options: .backwards).map { String(out[..<$0.lowerBound]) } ?? ""
     if !parent.isEmpty, !(FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory) && isDirectory.boolValue) {
         throw CLIError("--\(option): the directory '\(parent)' of '\(out)' does not exist")
     }
