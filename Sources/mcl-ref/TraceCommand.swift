@@ -113,7 +113,7 @@ func traceConventions(_ c: MCLConfiguration) -> [(String, JSONValue)] {
     return model + [
         ("step", "z = head(encoder(views)) in train mode (BatchNorm statistics over all 2b rows, eps 1e-5, momentum 0.1, unbiased running_var); loss = NT-Xent at temperature τ with u = z/max(‖z‖, 1e-12), the positive of row i is row (i + b) mod 2b, the denominator holds all 2b − 1 other rows (positive included), restricted to rows whose mask label equals the anchor's when mask_labels.npy exists; loss = mean over the 2b anchors"),
         ("optimizer", "adam: torch.optim.Adam (betas 0.9, 0.999, eps 1e-8; weight_decay as L2 added to the gradient), adamw: torch.optim.AdamW, sgd: momentum 0.9; the step's learning rate is 'lr' of the step entry"),
-        ("replay", .string("load state_before (and optimizer_before), run the step on views.npy, compare loss.npy and grad/*, apply the optimiser, compare state_after/*; float32 computations agree with these float32 values to about 1e-4 relative on gradients (BatchNorm backward cancels)" + (c.encoder == .mlp ? ", see Examples/replay_trace.py" : "; Examples/replay_trace.py replays MLP traces only and refuses this one"))),
+        ("replay", "load state_before (and optimizer_before), run the step on views.npy, compare loss.npy and grad/*, apply the optimiser, compare state_after/*; float32 computations agree with these float32 values to about 1e-4 relative on gradients (BatchNorm backward cancels); Examples/replay_trace.py does this in numpy for the MLP and the CNN encoder"),
         ("representations", "f_j(x) in eval mode (BatchNorm running statistics); K-means runs on the L2-normalised rows with k-means++ restarts, best inertia kept"),
     ]
 }
