@@ -10,6 +10,8 @@ tensor is within tolerance, 1 otherwise.
     mcl-ref trace --samples 256 --epochs 2 --batch-size 32 --stages 2 --out /tmp/trace
     python3 Examples/replay_trace.py /tmp/trace                 # exit 0
     python3 Examples/replay_trace.py /tmp/trace --broken        # positive left out of the denominator: exit 1
+    mcl-ref trace --dataset trifeature --samples 64 --epochs 1 --batch-size 16 --conv-widths 4,8 --out /tmp/cnn
+    python3 Examples/replay_trace.py /tmp/cnn                   # the CNN encoder: exit 0
 
 Tolerances (|numpy − traced| ≤ atol + rtol·|traced|; the trace is mcl-ref in float32, numpy is
 float64, so the differences are mcl-ref's float32 rounding):
@@ -22,6 +24,13 @@ float64, so the differences are mcl-ref's float32 rounding):
                   BatchNorm through affine layers only has gradient 0 analytically, so both sides
                   hold rounding noise, which Adam normalises to a move of up to lr in either direction
                   (see Fixtures/README.md, "Gradients that are analytically zero")
+
+Both encoders are replayed: the MLP, and the CNN of image traces (`"encoder": "cnn"` in trace.json's
+configuration, e.g. `mcl-ref trace --dataset trifeature`; Conv2d 3×3 with padding 1 by im2col,
+BatchNorm2d over (N, H, W), global average pooling, with the layer plan and image shape taken from
+trace.json's `conv_widths` and `sample_shape`). A trace of an encoder this script does not know is
+refused with one line on stderr and exit 2. Conv biases feed a BatchNorm2d, so like the pre-BN
+Linear biases their gradient is zero analytically and gets the same tolerances.
 
 usage: replay_trace.py TRACE_DIR [--stage J] [--step S] [--broken]
 """
@@ -50,6 +59,52 @@ def layers(state, net):
     return out
 
 
+def cnn_plan(state, config, sample_shape):
+    """The layer plan of Sequential.cnnEncoder (trace.json conventions) followed by the head."""
+    c, h, w = sample_shape
+    plan, i = [], 0
+    for k, width in enumerate(config["conv_widths"]):
+        stride = 1 if k == 0 else 2
+        plan.append((f"encoder.{i}.", ("conv", stride, c)))
+        plan += [(f"encoder.{i + 1}.", "bn2d"), (f"encoder.{i + 2}.", "relu")]
+        c, i = width, i + 3
+    plan += [(f"encoder.{i}.", "pool"), (f"encoder.{i + 1}.", "flatten"), (f"encoder.{i + 2}.", "linear")]
+    return plan + layers(state, "head")
+
+
+def plan_of(state, config, sample_shape):
+    if config.get("encoder", "mlp") == "cnn":
+        return cnn_plan(state, config, sample_shape)
+    return layers(state, "encoder") + layers(state, "head")
+
+
+def kind_of(kind):
+    return kind[0] if isinstance(kind, tuple) else kind
+
+
+def im2col(x, stride):
+    """x (N, C, H, W) → columns (N, C·3·3, OH·OW) of 3×3 windows with zero padding 1 (PyTorch's unfold)."""
+    n, c, h, w = x.shape
+    oh, ow = (h - 1) // stride + 1, (w - 1) // stride + 1
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    cols = np.empty((n, c, 3, 3, oh, ow))
+    for i in range(3):
+        for j in range(3):
+            cols[:, :, i, j] = xp[:, :, i:i + stride * oh:stride, j:j + stride * ow:stride]
+    return cols.reshape(n, c * 9, oh * ow), oh, ow
+
+
+def col2im(dcols, shape, stride, oh, ow):
+    """The adjoint of im2col: sums window gradients back into an (N, C, H, W) input gradient."""
+    n, c, h, w = shape
+    dxp = np.zeros((n, c, h + 2, w + 2))
+    d = dcols.reshape(n, c, 3, 3, oh, ow)
+    for i in range(3):
+        for j in range(3):
+            dxp[:, :, i:i + stride * oh:stride, j:j + stride * ow:stride] += d[:, :, i, j]
+    return dxp[:, :, 1:-1, 1:-1]
+
+
 def ntxent(z, tau, labels):
     n = z.shape[0]
     b = n // 2
@@ -72,53 +127,79 @@ def ntxent(z, tau, labels):
     return loss, (du - u * (u * du).sum(axis=1, keepdims=True)) / norm
 
 
-def step(state, views, tau, labels):
+def step(state, views, tau, labels, plan, sample_shape):
     """Forward in train mode, loss, backward: (loss, grads by name, new running stats by name)."""
     tape, h, buffers = [], views, {}
-    plan = layers(state, "encoder") + layers(state, "head")
+    if kind_of(plan[0][1]) == "conv":                     # image rows (C·H·W, C order) → NCHW
+        h = views.reshape(views.shape[0], *sample_shape)
     for p, kind in plan:
-        if kind == "linear":
-            tape.append((p, kind, h))
+        k = kind_of(kind)
+        if k == "linear":
+            tape.append((p, k, h))
             h = h @ state[p + "weight"].T + state[p + "bias"]
-        elif kind == "bn":
-            n = h.shape[0]
-            mu, var = h.mean(axis=0), h.var(axis=0)
-            xhat = (h - mu) / np.sqrt(var + EPS_BN)
-            tape.append((p, kind, (xhat, 1 / np.sqrt(var + EPS_BN))))
+        elif k == "conv":
+            _, stride, channels = kind
+            assert h.ndim == 4 and h.shape[1] == channels, f"{p}: input {h.shape}, expected {channels} channels"
+            weight = state[p + "weight"].reshape(state[p + "bias"].shape[0], -1)
+            cols, oh, ow = im2col(h, stride)
+            tape.append((p, k, (cols, h.shape, stride, oh, ow)))
+            h = (weight @ cols + state[p + "bias"][:, None]).reshape(h.shape[0], -1, oh, ow)
+        elif k in ("bn", "bn2d"):
+            axes = (0,) if k == "bn" else (0, 2, 3)
+            shape = (1, -1) if k == "bn" else (1, -1, 1, 1)
+            count = h.size // h.shape[1]
+            mu, var = h.mean(axis=axes), h.var(axis=axes)
+            rstd = 1 / np.sqrt(var + EPS_BN)
+            xhat = (h - mu.reshape(shape)) * rstd.reshape(shape)
+            tape.append((p, k, (xhat, rstd, axes, shape)))
             buffers[p + "running_mean"] = (1 - MOMENTUM_BN) * state[p + "running_mean"] + MOMENTUM_BN * mu
-            buffers[p + "running_var"] = (1 - MOMENTUM_BN) * state[p + "running_var"] + MOMENTUM_BN * var * n / (n - 1)
+            buffers[p + "running_var"] = (1 - MOMENTUM_BN) * state[p + "running_var"] + MOMENTUM_BN * var * count / (count - 1)
             buffers[p + "num_batches_tracked"] = state[p + "num_batches_tracked"] + 1
-            h = state[p + "weight"] * xhat + state[p + "bias"]
+            h = state[p + "weight"].reshape(shape) * xhat + state[p + "bias"].reshape(shape)
+        elif k == "pool":
+            tape.append((p, k, h.shape))
+            h = h.mean(axis=(2, 3))
+        elif k == "flatten":
+            continue
         else:
-            tape.append((p, kind, h > 0))
+            tape.append((p, k, h > 0))
             h = np.maximum(h, 0.0)
     loss, d = ntxent(h, tau, labels)
     grads = {}
-    for p, kind, saved in reversed(tape):
-        if kind == "linear":
+    for p, k, saved in reversed(tape):
+        if k == "linear":
             grads[p + "weight"], grads[p + "bias"] = d.T @ saved, d.sum(axis=0)
             d = d @ state[p + "weight"]
-        elif kind == "bn":
-            xhat, rstd = saved
-            g = d * state[p + "weight"]
-            grads[p + "weight"], grads[p + "bias"] = (d * xhat).sum(axis=0), d.sum(axis=0)
-            d = rstd * (g - g.mean(axis=0) - xhat * (g * xhat).mean(axis=0))
+        elif k == "conv":
+            cols, shape, stride, oh, ow = saved
+            dy = d.reshape(d.shape[0], d.shape[1], -1)
+            weight = state[p + "weight"].reshape(d.shape[1], -1)
+            grads[p + "weight"] = np.einsum("nol,nkl->ok", dy, cols).reshape(state[p + "weight"].shape)
+            grads[p + "bias"] = dy.sum(axis=(0, 2))
+            d = col2im(np.einsum("ok,nol->nkl", weight, dy), shape, stride, oh, ow)
+        elif k in ("bn", "bn2d"):
+            xhat, rstd, axes, shape = saved
+            g = d * state[p + "weight"].reshape(shape)
+            grads[p + "weight"], grads[p + "bias"] = (d * xhat).sum(axis=axes), d.sum(axis=axes)
+            d = rstd.reshape(shape) * (g - g.mean(axis=axes, keepdims=True) - xhat * (g * xhat).mean(axis=axes, keepdims=True))
+        elif k == "pool":
+            n, c, hh, ww = saved
+            d = np.broadcast_to(d[:, :, None, None] / (hh * ww), saved).copy()
         else:
             d = d * saved
     return loss, grads, buffers
 
 
-def pre_bn_biases(state):
-    """Linear biases whose output reaches a BatchNorm through Linear layers only (gradient 0 analytically)."""
-    plan = layers(state, "encoder") + layers(state, "head")
+def pre_bn_biases(plan):
+    """Linear and conv biases whose output reaches a BatchNorm through Linear layers only (gradient 0 analytically)."""
     out = set()
     for i, (p, kind) in enumerate(plan):
-        if kind != "linear":
+        if kind_of(kind) not in ("linear", "conv"):
             continue
         for q, nxt in plan[i + 1:]:
-            if nxt == "linear":
+            if kind_of(nxt) == "linear":
                 continue
-            if nxt == "bn":
+            if kind_of(nxt) in ("bn", "bn2d"):
                 out.add(p + "bias")
             break
     return out
@@ -160,14 +241,15 @@ def compare(what, got, ref, atol, rtol):
     return ok
 
 
-def replay(trace, stage, entry, config):
+def replay(trace, stage, entry, config, sample_shape):
     d = os.path.join(trace, entry["dir"])
     state = load_named(os.path.join(trace, entry["state_before"]))
     opt = load_named(os.path.join(trace, entry["optimizer_before"])) if entry["optimizer_before"] else {}
     views = np.load(os.path.join(d, "views.npy")).astype(np.float64)
     mask = os.path.join(d, "mask_labels.npy")
     labels = np.load(mask) if os.path.exists(mask) else None
-    loss, grads, buffers = step(state, views, config["temperature"], labels)
+    plan = plan_of(state, config, sample_shape)
+    loss, grads, buffers = step(state, views, config["temperature"], labels, plan, sample_shape)
     at = f"stage{stage['stage']}/step{entry['step']}"
     ok = compare(f"{at}/loss", loss, np.load(os.path.join(d, "loss.npy")), 1e-5, 1e-5)
     traced_grads = load_named(os.path.join(d, "grad"))
@@ -177,12 +259,24 @@ def replay(trace, stage, entry, config):
     params = {k: state[k] for k in traced_grads}
     new = optimizer_step(config, entry["lr"], params, grads, opt)
     after = load_named(os.path.join(d, "state_after"))
-    zero = pre_bn_biases(state)
+    zero = pre_bn_biases(plan)
     for name in sorted(after):
         value = new.get(name, buffers.get(name))
         atol = 2.5 * entry["lr"] if name in zero else 2e-5
         ok &= compare(f"{at}/state_after/{name}", value, after[name], atol, 1e-5)
     return ok
+
+
+def refusal(index):
+    """Why this script cannot replay the trace (None when it can)."""
+    config = index["configuration"]
+    encoder = config.get("encoder", "mlp")
+    if encoder not in ("mlp", "cnn"):
+        return f"encoder '{encoder}' is not one this script replays (mlp, cnn)"
+    shape = index.get("sample_shape")
+    if encoder == "cnn" and (not isinstance(shape, list) or len(shape) != 3):
+        return f"a cnn trace needs 'sample_shape' [C, H, W] in trace.json (got {shape}; written by mcl-ref since it records it)"
+    return None
 
 
 def main():
@@ -197,6 +291,10 @@ def main():
     with open(os.path.join(args.trace, "trace.json")) as f:
         index = json.load(f)
     config = index["configuration"]
+    unsupported = refusal(index)
+    if unsupported:
+        print(f"replay_trace.py: {args.trace}: {unsupported}", file=sys.stderr)
+        return 2
     ok, replayed = True, 0
     for stage in index["stages"]:
         if args.stage is not None and stage["stage"] != args.stage:
@@ -204,7 +302,7 @@ def main():
         for entry in stage.get("recorded_steps", []):
             if args.step is not None and entry["step"] != args.step:
                 continue
-            ok &= replay(args.trace, stage, entry, config)
+            ok &= replay(args.trace, stage, entry, config, index.get("sample_shape"))
             replayed += 1
     if replayed == 0:
         print("no recorded step matches", file=sys.stderr)

@@ -37,6 +37,8 @@ struct CommandSpec {
     var discussion: String = ""
     var options: [OptionSpec]
     var run: (ParsedArguments) throws -> Int32
+    /// A command's one positional argument (`mcl-ref report DIR`): stored as the value of `name`.
+    var positional: (name: String, valueName: String)? = nil
 
     var name: String { words.joined(separator: " ") }
 }
@@ -142,6 +144,11 @@ func parseCommandLine(_ argv: [String], commands: [CommandSpec]) throws -> (Comm
     while i < rest.count {
         let word = rest[i]
         if word == "-h" { parsed.flags.insert("help"); i += 1; continue }
+        if let p = command.positional, !word.hasPrefix("-"), parsed.values[p.name] == nil {
+            parsed.values[p.name] = [word]
+            i += 1
+            continue
+        }
         guard word.hasPrefix("--"), word.count > 2 else {
             throw CLIError("unexpected argument '\(word)' for '\(command.name)' (see 'mcl-ref \(command.name) --help')")
         }
@@ -179,7 +186,7 @@ func parseCommandLine(_ argv: [String], commands: [CommandSpec]) throws -> (Comm
 
 /// The `--help` text of one command.
 func helpText(for command: CommandSpec) -> String {
-    var s = "USAGE: mcl-ref \(command.name) [options]\n\n\(command.summary)\n"
+    var s = "USAGE: mcl-ref \(command.name)\(command.positional.map { " " + $0.valueName } ?? "") [options]\n\n\(command.summary)\n"
     if !command.discussion.isEmpty { s += "\n\(command.discussion)\n" }
     func block(_ title: String, _ specs: [OptionSpec]) {
         guard !specs.isEmpty else { return }

@@ -15,6 +15,7 @@ let demoCommand = CommandSpec(
     options: [
         .value("seeds", "LIST", "seeds to run, comma-separated", default: demoDefaultSeeds.map(String.init).joined(separator: ",")),
         .value("samples", "N", "train samples (the test set has as many)", default: "2048"),
+        .value("report", "FILE", "also write an HTML report (as 'mcl-ref report') of the first seed's run and the summary over seeds"),
     ] + mclOptions.filter { $0.name != "multi-simclr" } + imageDemoOptions,
     run: runDemo
 )
@@ -28,7 +29,11 @@ struct SeedResult {
 }
 
 func runDemo(_ args: ParsedArguments) throws -> Int32 {
-    if args.has("images") { return try runImageDemo(args) }
+    if args.has("images") {
+        if args.string("report") != nil { throw CLIError("--report applies to the vector demo only (not --images)") }
+        return try runImageDemo(args)
+    }
+    if let file = args.string("report") { try checkReportDestination(file, option: "report") }
     for name in ["dataset", "size", "conv-widths"] where args.string(name) != nil {
         throw CLIError("--\(name) applies only to the image demo (--images)")
     }
@@ -52,6 +57,14 @@ func runDemo(_ args: ParsedArguments) throws -> Int32 {
     }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
     let summary = demoSummary(results)
+    if let file = args.string("report") {
+        let first = try RunSummary(json: results[0].report.json, path: "demo")
+        let heading = "Linear-probe accuracy (%) over seeds \(seeds.map(String.init).joined(separator: ",")): mean ± sd [min–max]"
+        try writeHTMLReport(HTMLReport(summary: first, title: "mcl-ref demo (easy-hard), seed \(results[0].seed)",
+                                       source: "mcl-ref demo, \(n) train / \(n) test samples", notes: [(heading, summary.table)]),
+                            to: file, option: "report")
+        printer.log("wrote \(file)")
+    }
     if args.has("json") {
         print(JSONValue.object([
             ("seeds", .array(results.map { .string(String($0.seed)) })),

@@ -64,7 +64,8 @@ func runTrace(_ args: ParsedArguments) throws -> Int32 {
             ("threads", .number(Double(Parallel.maxThreads))),
             ("command", .array(CommandLine.arguments.dropFirst().map { .string($0) })),
             ("configuration", .object(c.json)),
-            ("conventions", .object(traceConventions + (c.method == .moco ? mocoTraceConventions : []))),
+            ("sample_shape", .array(train.sampleShape.map { .number(Double($0)) })),
+            ("conventions", .object(traceConventions(c) + (c.method == .moco ? mocoTraceConventions : []))),
         ])
         // Into place: an existing (empty, or previous-trace) directory is moved aside first.
         var old: String?
@@ -87,15 +88,35 @@ func runTrace(_ args: ParsedArguments) throws -> Int32 {
     return 0
 }
 
-/// What a backend needs to know to replay a step (written into trace.json).
-let traceConventions: [(String, JSONValue)] = [
-    ("model", "encoder = mlpEncoder (Linear → BatchNorm1d → ReLU per hidden width, then Linear to R; no BatchNorm with batch_norm false), head = Linear → BatchNorm1d → ReLU → Linear; names are PyTorch state_dict names encoder.<i>.<field>, head.<i>.<field>; a layer index without parameters is a ReLU"),
-    ("step", "z = head(encoder(views)) in train mode (BatchNorm statistics over all 2b rows, eps 1e-5, momentum 0.1, unbiased running_var); loss = NT-Xent at temperature τ with u = z/max(‖z‖, 1e-12), the positive of row i is row (i + b) mod 2b, the denominator holds all 2b − 1 other rows (positive included), restricted to rows whose mask label equals the anchor's when mask_labels.npy exists; loss = mean over the 2b anchors"),
-    ("optimizer", "adam: torch.optim.Adam (betas 0.9, 0.999, eps 1e-8; weight_decay as L2 added to the gradient), adamw: torch.optim.AdamW, sgd: momentum 0.9; the step's learning rate is 'lr' of the step entry"),
-    ("replay", "load state_before (and optimizer_before), run the step on views.npy, compare loss.npy and grad/*, apply the optimiser, compare state_after/*; float32 computations agree with these float32 values to about 1e-4 relative on gradients (BatchNorm backward cancels), see Examples/replay_trace.py"),
-    ("representations", "f_j(x) in eval mode (BatchNorm running statistics); K-means runs on the L2-normalised rows with k-means++ restarts, best inertia kept"),
-    ("shapes", "PyTorch state_dict shapes and dtypes: Linear weights (out, in), Conv2d weights (O, C, kh, kw), other parameters, buffers and optimiser moments 1-D, num_batches_tracked and optimiser step 0-d int64; batch indices int64"),
-]
+/// What a backend needs to know to replay a step (written into trace.json): the conventions of the
+/// encoder the run actually uses (MLP or CNN), then those shared by both.
+func traceConventions(_ c: MCLConfiguration) -> [(String, JSONValue)] {
+    let head = "head = Linear → BatchNorm1d → ReLU → Linear (no BatchNorm with batch_norm false)"
+    let names = "names are PyTorch state_dict names encoder.<i>.<field>, head.<i>.<field>"
+    var model: [(String, JSONValue)]
+    switch c.encoder {
+    case .mlp:
+        model = [
+            ("model", .string("encoder = mlpEncoder (Linear → BatchNorm1d → ReLU per hidden width, then Linear to R; no BatchNorm with batch_norm false), \(head); \(names); a layer index without parameters is a ReLU")),
+            ("input", "views.npy and data/*_x.npy rows are the D input values of a sample (sample_shape [D])"),
+            ("shapes", "Linear weights out×in, other parameters, buffers and optimiser moments 1-D, num_batches_tracked and optimiser step 0-d int64; batch indices int64"),
+        ]
+    case .cnn:
+        model = [
+            ("model", .string("encoder = cnnEncoder: for each width w_i of conv_widths, Conv2d(C_{i-1}, w_i, 3×3, stride 1 for i = 0 and 2 after, padding 1, bias) → BatchNorm2d(w_i) → ReLU; then AdaptiveAvgPool2d(1) → Flatten → Linear(w_last, R); \(head); \(names); layer indices without parameters are ReLU, the pool and Flatten (as PyTorch's nn.Sequential of these modules)")),
+            ("input", "views.npy and data/*_x.npy rows are images of sample_shape [C, H, W], flattened in C order (row r reshaped to (C, H, W) is PyTorch's NCHW sample)"),
+            ("batch_norm_2d", "BatchNorm2d statistics per channel over all 2b·H·W positions of the batch (unbiased running_var with n = 2b·H·W), eps 1e-5, momentum 0.1"),
+            ("shapes", "Conv2d weights are stored 1-D: O·C·3·3 values in PyTorch's (O, C, kh, kw) order (reshape to 4-D); Linear weights out×in; other parameters, buffers and optimiser moments 1-D; num_batches_tracked and optimiser step 0-d int64; batch indices int64"),
+            ("augmentation", .string("views are given (views.npy); they were made by the '\(c.imageAugmentation.rawValue)' image augmentation, which a replay does not need")),
+        ]
+    }
+    return model + [
+        ("step", "z = head(encoder(views)) in train mode (BatchNorm statistics over all 2b rows, eps 1e-5, momentum 0.1, unbiased running_var); loss = NT-Xent at temperature τ with u = z/max(‖z‖, 1e-12), the positive of row i is row (i + b) mod 2b, the denominator holds all 2b − 1 other rows (positive included), restricted to rows whose mask label equals the anchor's when mask_labels.npy exists; loss = mean over the 2b anchors"),
+        ("optimizer", "adam: torch.optim.Adam (betas 0.9, 0.999, eps 1e-8; weight_decay as L2 added to the gradient), adamw: torch.optim.AdamW, sgd: momentum 0.9; the step's learning rate is 'lr' of the step entry"),
+        ("replay", "load state_before (and optimizer_before), run the step on views.npy, compare loss.npy and grad/*, apply the optimiser, compare state_after/*; float32 computations agree with these float32 values to about 1e-4 relative on gradients (BatchNorm backward cancels); Examples/replay_trace.py does this in numpy for the MLP and the CNN encoder"),
+        ("representations", "f_j(x) in eval mode (BatchNorm running statistics); K-means runs on the L2-normalised rows with k-means++ restarts, best inertia kept"),
+    ]
+}
 
 /// What differs in a MoCo trace (`--method moco`): the "step" convention above describes SimCLR.
 let mocoTraceConventions: [(String, JSONValue)] = [

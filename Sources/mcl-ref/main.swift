@@ -11,6 +11,7 @@ let allCommands: [CommandSpec] = [
     benchTrainCommand,
     fixturesCommand,
     checkCommand,
+    reportCommand,
     traceCommand,
     encodeCommand,
     showCommand,

@@ -94,7 +94,19 @@ final class TraceCommandTests: XCTestCase {
         XCTAssertEqual(t.status, 0, t.stderr)
         let r = try runMCLRef(["trace"] + settings + ["--out", traced])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(try json(traced + "/trace.json")["configuration"]?["encoder"]?.stringValue, "cnn")
+        let index = try json(traced + "/trace.json")
+        XCTAssertEqual(index["configuration"]?["encoder"]?.stringValue, "cnn")
+        // The conventions describe the CNN that was used (not the MLP), and the stored conv weights
+        // have the layout they state: O·C·3·3 values, 1-D.
+        XCTAssertEqual(index["sample_shape"], .array([3, 16, 16]))
+        let model = index["conventions"]?["model"]?.stringValue ?? ""
+        XCTAssert(model.contains("cnnEncoder") && model.contains("Conv2d") && model.contains("AdaptiveAvgPool2d(1)")
+                  && !model.contains("mlpEncoder"), model)
+        XCTAssert(index["conventions"]?["shapes"]?.stringValue?.contains("Conv2d weights are stored 1-D") == true)
+        XCTAssert(index["conventions"]?["batch_norm_2d"]?.stringValue?.contains("2b·H·W") == true)
+        for (file, count) in [("encoder.0.weight", 4 * 3 * 9), ("encoder.3.weight", 8 * 4 * 9)] {
+            XCTAssertEqual(try NPY.read("\(traced)/stage0/initial_state/\(file).npy").shape, [count], file)
+        }
         for j in 0..<2 {
             XCTAssertEqual(FileManager.default.contents(atPath: "\(trained)/stage\(j)_representations.npy"),
                            FileManager.default.contents(atPath: "\(traced)/stage\(j)/representations.npy"), "stage \(j)")
@@ -105,6 +117,8 @@ final class TraceCommandTests: XCTestCase {
         let traced = scratch + "/trace"
         XCTAssertEqual(try trace(traced).status, 0)
         let index = try json(traced + "/trace.json")
+        XCTAssert(index["conventions"]?["model"]?.stringValue?.hasPrefix("encoder = mlpEncoder") == true)
+        XCTAssertEqual(index["sample_shape"]?.arrayValue?.count, 1)
         let stage = index["stages"]!.arrayValue![1]
         // Step 6 of stage 1: step 5 is not recorded, so its "before" state is stored with it.
         let entry = stage["recorded_steps"]!.arrayValue!.first { $0["step"]?.intValue == 6 }!

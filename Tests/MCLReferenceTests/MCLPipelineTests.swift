@@ -63,6 +63,51 @@ final class MCLPipelineTests: XCTestCase {
         }
     }
 
+    /// What differs between the two samplers (docs/ALGORITHM.md, Eq. 3). Under `mask` an anchor of a
+    /// group with n_g of the M samples keeps on average 2(B−1)(n_g−1)/(M−1) ≈ p·(2B−2) negatives
+    /// (p = n_g/M; hypergeometric count of its group in a random batch), and a sample alone in its
+    /// group never has one (loss 0, no gradient); under `cluster-batch` every trained anchor has all
+    /// 2B − 2, and a group smaller than a batch is never drawn at all.
+    func testNegativesPerAnchorDifferBetweenMaskAndClusterBatch() throws {
+        let sizes = [500, 300, 150, 49, 1], batch = 50
+        let labels = sizes.enumerated().flatMap { g, n in [Int](repeating: g, count: n) }
+        let m = labels.count
+        let loss = NTXent<Double>(temperature: 0.5)
+        var rng = RNG(seed: 4)
+        var sum = [Double](repeating: 0, count: sizes.count), count = [Int](repeating: 0, count: sizes.count)
+        let mask = try MaskBatchSampler(pseudoLabels: labels, batchSize: batch, seed: 6, dropLast: true)
+        for epoch in 0..<40 {
+            for b in mask.batches(epoch: epoch) {
+                let groups = mask.pseudoLabels(of: b)
+                let out = loss(rng.normalMatrix(2 * b.count, 3), pseudoLabels: groups)
+                for i in 0..<(2 * b.count) {
+                    sum[groups[i % b.count]] += Double(out.admissibleNegatives[i])
+                    count[groups[i % b.count]] += 1
+                }
+            }
+        }
+        for (g, n) in sizes.enumerated() {
+            let mean = sum[g] / Double(count[g])
+            let expected = 2 * Double(batch - 1) * Double(n - 1) / Double(m - 1)
+            let share = Double(n) / Double(m) * Double(2 * batch - 2)
+            XCTAssertEqual(mean, expected, accuracy: 0.05 * expected + 0.05, "group \(g) (\(n) samples)")
+            XCTAssertEqual(expected, share, accuracy: 0.01 * share + 0.1, "≈ p·(2B−2)")
+        }
+        XCTAssertEqual(sum[4], 0, "a singleton group never has a negative under mask")
+        XCTAssertGreaterThan(count[4], 0, "although it is in batches")
+
+        let clusterBatch = try ClusterBatchSampler(pseudoLabels: labels, batchSize: batch, seed: 6)
+        var drawn = Set<Int>()
+        for epoch in 0..<5 {
+            for b in clusterBatch.batches(epoch: epoch) {
+                let out = loss(rng.normalMatrix(2 * b.count, 3), pseudoLabels: clusterBatch.pseudoLabels(of: b))
+                XCTAssert(out.admissibleNegatives.allSatisfy { $0 == 2 * batch - 2 })
+                drawn.formUnion(clusterBatch.pseudoLabels(of: b))
+            }
+        }
+        XCTAssertEqual(drawn, [0, 1, 2], "groups of 49 and 1 (< B = 50) are never drawn under cluster-batch")
+    }
+
     func testRunWiresEquationsTwoAndFiveAndReportsEveryStage() throws {
         let (train, test) = tinyData()
         var c = tinyConfiguration()

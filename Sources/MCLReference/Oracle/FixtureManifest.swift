@@ -155,6 +155,9 @@ public struct FixtureManifest: Equatable, Sendable {
         }
         inputs = try entries("inputs", outputs: false)
         outputs = try entries("outputs", outputs: true)
+        if outputs.isEmpty {
+            throw fail("'outputs' is empty: a fixture case must list at least one output tensor to compare")
+        }
         if let dup = Dictionary(grouping: (inputs + outputs).map { $0.file }, by: { $0 }).first(where: { $1.count > 1 }) {
             throw fail("file '\(dup.key)' is listed twice")
         }

@@ -68,11 +68,17 @@ public struct ToleranceReport: Equatable, Sendable {
     /// Why the comparison failed when it failed before looking at values (shape or dtype kind), or
     /// nil.
     public var problem: String?
+    /// The candidate's and the reference's value at `worstIndex` (nil when there is no worst
+    /// element: empty tensors, or a shape/dtype problem). Shown on a failure, as NumPy's
+    /// `assert_allclose` shows the ACTUAL and DESIRED values.
+    public var worstActual: Double?
+    public var worstExpected: Double?
 
     public init(passed: Bool, maxAbsDiff: Double, maxRelDiff: Double, worstIndex: [Int], mismatches: Int,
-                count: Int, problem: String? = nil) {
+                count: Int, problem: String? = nil, worstActual: Double? = nil, worstExpected: Double? = nil) {
         self.passed = passed; self.maxAbsDiff = maxAbsDiff; self.maxRelDiff = maxRelDiff
         self.worstIndex = worstIndex; self.mismatches = mismatches; self.count = count; self.problem = problem
+        self.worstActual = worstActual; self.worstExpected = worstExpected
     }
 
     /// `[2, 0]`-style text of the worst index, `[]` for scalars.
@@ -128,7 +134,8 @@ public enum ToleranceCheck {
         let w = nonFiniteWorst >= 0 ? nonFiniteWorst : worst
         return ToleranceReport(passed: mismatches == 0, maxAbsDiff: maxAbs, maxRelDiff: maxRel,
                                worstIndex: w >= 0 ? multiIndex(w, shape: shape) : [],
-                               mismatches: mismatches, count: n)
+                               mismatches: mismatches, count: n,
+                               worstActual: w >= 0 ? actual[w] : nil, worstExpected: w >= 0 ? expected[w] : nil)
     }
 
     /// Compares integer values exactly.
@@ -145,7 +152,9 @@ public enum ToleranceCheck {
         }
         return ToleranceReport(passed: mismatches == 0, maxAbsDiff: maxAbs, maxRelDiff: maxRel,
                                worstIndex: worst >= 0 ? multiIndex(worst, shape: shape) : [],
-                               mismatches: mismatches, count: n)
+                               mismatches: mismatches, count: n,
+                               worstActual: worst >= 0 ? Double(actual[worst]) : nil,
+                               worstExpected: worst >= 0 ? Double(expected[worst]) : nil)
     }
 
     /// Compares two `.npy` arrays: shapes must be equal; integer/bool references are compared

@@ -95,6 +95,9 @@ public struct MCLCheckpoint: Sendable {
                 ("kmeans_strict", .bool(k.strictConvergence)), ("kmeans_restart", .number(Double(k.restart))),
                 ("kmeans_absolute_tolerance", .number(k.absoluteTolerance)),
                 ("files", checksums(files)),
+                ("loss_per_epoch", .array(s.epochLosses.map { .number($0) })),
+                ("cluster_sizes", .array(s.clusterSizes.map { .number(Double($0)) })),
+                ("group_sizes", .array(s.groupSizes.map { .number(Double($0)) })),
             ])
         }
         return .object([
@@ -173,11 +176,22 @@ public struct MCLCheckpoint: Sendable {
                 }
                 return FeatureScores(probe: probe, knn: knn)
             }
+            /// The report's per-epoch losses and group sizes (absent in checkpoints of older versions: []).
+            func list<V>(_ key: String, _ value: (JSONValue) -> V?) throws -> [V] {
+                guard let items = item[key] else { return [] }
+                guard let values = items.arrayValue?.compactMap(value), values.count == items.arrayValue?.count else {
+                    throw fail("\(context): invalid '\(key)' (a list of numbers)")
+                }
+                return values
+            }
             guard try int("stage") == j else { throw fail("\(context): 'stage' is not \(j)") }
             stages.append(StageReport(stage: j, loss: try number("loss"), alone: try scores("alone"),
                                       integrated: try scores("integrated"), groups: try int("groups"),
                                       untrainedSamples: try int("untrained_samples"), inertia: try number("inertia"),
-                                      seconds: try number("seconds")))
+                                      seconds: try number("seconds"),
+                                      epochLosses: try list("loss_per_epoch") { $0.doubleValue },
+                                      clusterSizes: try list("cluster_sizes") { $0.intValue.flatMap { $0 >= 0 ? $0 : nil } },
+                                      groupSizes: try list("group_sizes") { $0.intValue.flatMap { $0 >= 0 ? $0 : nil } }))
             clusterings.append(ClusteringRecord(iterations: try int("kmeans_iterations"),
                                                 converged: try bool("kmeans_converged"),
                                                 strictConvergence: try bool("kmeans_strict"),

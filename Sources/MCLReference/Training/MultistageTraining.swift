@@ -76,10 +76,12 @@ public struct MultistageContrastiveLearning<T: MCLFloat> {
             let start = DispatchTime.now().uptimeNanoseconds
             var labels: [Int]? = nil
             var groups = 1, untrained = 0
+            var groupSizes = [train.count]
             if j > 0 {
                 let (p, budget) = try pseudoLabels(history: history, sampleCount: train.count)
                 labels = p.labels
                 groups = p.groupCount
+                groupSizes = p.groupSizes
                 if !budget.satisfiesEquation4 && !(c.sampler == .clusterBatch && budget.noGroupCanFormBatch) {
                     progress(.note("warning: stage \(j): Eq. 4 violated: K^N = \(budget.possibleGroups) possible groups > M/b = "
                         + String(format: "%.1f", budget.bound) + "; \(budget.samplesInGroupsSmallerThanBatch) of "
@@ -96,8 +98,12 @@ public struct MultistageContrastiveLearning<T: MCLFloat> {
                     untrained = budget.samplesInGroupsSmallerThanBatch
                 }
             }
+            var epochLosses: [Double] = []
             let (model, loss) = try trainer.train(train.x, pseudoLabels: labels, stream: RNGStream.stageTraining(j),
-                                                  name: "stage \(j)", sampleShape: train.sampleShape, progress: progress)
+                                                  name: "stage \(j)", sampleShape: train.sampleShape) { event in
+                if case let .epoch(_, _, _, epochLoss, _) = event { epochLosses.append(epochLoss) }
+                progress(event)
+            }
             let z = model.representations(train.x), zTest = model.representations(test.x)
             var kmRNG = RNG(seed: c.seed, stream: RNGStream.kmeans(j))
             let clustering = try KMeans<T>(clusterCount: c.clusters, nInit: c.kmeansRestarts, normalizeRows: true,
@@ -114,9 +120,12 @@ public struct MultistageContrastiveLearning<T: MCLFloat> {
                     test: Matrix.hconcat(result.stages.map { $0.testRepresentations } + [zTest]),
                     testLabels: test.labels, knnK: c.knnK)
             }
+            var clusterSizes = [Int](repeating: 0, count: c.clusters)
+            for label in clustering.labels { clusterSizes[label] += 1 }
             let report = StageReport(stage: j, loss: loss, alone: alone, integrated: integrated, groups: groups,
                                      untrainedSamples: untrained, inertia: clustering.inertia,
-                                     seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+                                     seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9,
+                                     epochLosses: epochLosses, clusterSizes: clusterSizes, groupSizes: groupSizes)
             let artifacts = StageArtifacts(stage: j, model: model, trainRepresentations: z, testRepresentations: zTest,
                                            clustering: clustering,
                                            pseudoLabels: labels ?? [Int](repeating: 0, count: train.count),

@@ -35,6 +35,14 @@ public struct StageReport: Sendable {
     /// K-means inertia of this stage's clustering.
     public var inertia: Double
     public var seconds: Double
+    /// Mean training loss of every epoch, in order (the last one is `loss`).
+    public var epochLosses: [Double] = []
+    /// Samples per K-means cluster of this stage's representation (cluster id 0..<K; 0 for a
+    /// cluster K-means left empty).
+    public var clusterSizes: [Int] = []
+    /// Samples per pseudo-label group this stage trained with (dense group id; [M] at stage 0).
+    /// Eq. 4 asks for every group to hold at least one batch.
+    public var groupSizes: [Int] = []
 }
 
 /// The result of one `train` run: per stage, integrated, and the optional Multi-SimCLR ablation.
@@ -66,6 +74,9 @@ public struct MCLReport: Sendable {
                 ("untrained_samples", .number(Double(s.untrainedSamples))),
                 ("inertia", .number(rounded(s.inertia, digits: 1e6))),
                 ("seconds", .number(rounded(s.seconds, digits: 1e3))),
+                ("loss_per_epoch", .array(s.epochLosses.map { .number(rounded($0, digits: 1e6)) })),
+                ("cluster_sizes", .array(s.clusterSizes.map { .number(Double($0)) })),
+                ("group_sizes", .array(s.groupSizes.map { .number(Double($0)) })),
             ])
         })))
         pairs.append(("integrated", .array(stages.map { s in
