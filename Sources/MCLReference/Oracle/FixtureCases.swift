@@ -67,6 +67,7 @@ extension FixtureCase {
                 $0.pick(FixtureCases.simCLRStep(Float.self), FixtureCases.simCLRStep(Double.self))
             },
         ]
+        cases += FixtureCases.analysisCases
         return cases
     }()
 }
