@@ -58,6 +58,17 @@ final class AnalysisTests: XCTestCase {
         XCTAssertEqual(SymmetricEigen(Matrix<Float>([[2, 1], [1, 2]])).eigenvalues[0], 3, accuracy: 1e-15)
     }
 
+    func testJacobiAtExtremeScales() {
+        // Powers of two scale exactly, so the eigenvalues must scale exactly too (no overflow of ‖A‖_F
+        // at 2⁶⁶⁰ ≈ 5e198, no underflow of the convergence test at 2⁻⁶⁶⁰).
+        let a = randomSymmetric(7, seed: 58)
+        let base = SymmetricEigen(a).eigenvalues
+        for k in [660.0, -660.0] {
+            let s = pow(2, k)
+            XCTAssertEqual(SymmetricEigen(scaled(a, by: s)).eigenvalues, base.map { $0 * s }, "scale 2^\(k)")
+        }
+    }
+
     func testJacobiRepeatedEigenvalues() {
         // A = Q·diag(3, 3, 3, 1, 1, 0)·Qᵀ with Q orthogonal (from the eigenvectors of a random matrix).
         let q = SymmetricEigen(randomSymmetric(6, seed: 57)).eigenvectors

@@ -58,26 +58,25 @@ public struct SymmetricEigen: Sendable, Equatable {
         }
         var v = Matrix<Double>.identity(n)
         let eps = Double.ulpOfOne
-        let frobenius = m.storage.reduce(0.0) { $0 + $1 * $1 }.squareRoot()
+        // ‖A‖_F as max|a|·‖A/max|a|‖_F, so that squares neither overflow (|a| ~ 1e200) nor underflow.
+        let frobenius = largest > 0 ? largest * m.storage.reduce(0.0) { $0 + ($1 / largest) * ($1 / largest) }.squareRoot() : 0
         let absoluteFloor = eps * frobenius / Double(max(n, 1))
-        var sweeps = 0
-        while sweeps < SymmetricEigen.maxSweeps {
+        var sweeps = 0, converged = false
+        while !converged && sweeps < SymmetricEigen.maxSweeps {
             sweeps += 1
-            var rotated = false
+            converged = true
             for p in 0..<n {
                 for q in (p + 1)..<max(p + 1, n) {
-                    let apq = m[p, q]
-                    if abs(apq) <= absoluteFloor || abs(apq) <= eps * (abs(m[p, p]) * abs(m[q, q])).squareRoot() {
+                    let apq = abs(m[p, q])
+                    if apq <= absoluteFloor || apq <= eps * abs(m[p, p]).squareRoot() * abs(m[q, q]).squareRoot() {
                         continue
                     }
-                    rotated = true
+                    converged = false
                     SymmetricEigen._rotate(&m, &v, p, q)
                 }
             }
-            if !rotated { break }
         }
-        precondition(sweeps < SymmetricEigen.maxSweeps || n <= 1,
-                     "SymmetricEigen: no convergence after \(SymmetricEigen.maxSweeps) sweeps (n = \(n))")
+        precondition(converged, "SymmetricEigen: no convergence after \(SymmetricEigen.maxSweeps) sweeps (n = \(n))")
         // Sort descending; equal eigenvalues keep their diagonal order.
         let order = (0..<n).map { ($0, m[$0, $0]) }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.map { $0.0 }
         var vectors = Matrix<Double>(rows: n, cols: n)
@@ -94,7 +93,7 @@ public struct SymmetricEigen: Sendable, Equatable {
 
     /// One Jacobi rotation in the (p, q) plane, zeroing m[p, q] and accumulating it into v.
     /// Not API: called only by `init`.
-    @usableFromInline static func _rotate(_ m: inout Matrix<Double>, _ v: inout Matrix<Double>, _ p: Int, _ q: Int) {
+    private static func _rotate(_ m: inout Matrix<Double>, _ v: inout Matrix<Double>, _ p: Int, _ q: Int) {
         let n = m.rows
         let apq = m[p, q]
         let theta = (m[q, q] - m[p, p]) / (2 * apq)
