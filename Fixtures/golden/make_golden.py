@@ -24,6 +24,8 @@ import sys
 
 import numpy as np
 
+from make_golden_analysis import ANALYSIS_COMPONENTS
+
 
 def load(case_dir, manifest, name):
     for e in manifest["inputs"] + manifest["outputs"]:
@@ -393,6 +395,7 @@ COMPONENTS = {"gemm": gemm, "Linear": linear, "ReLU": relu, "BatchNorm1d": batch
               "L2Normalize": l2_normalize, "NTXent": ntxent, "LinearProbe": linear_probe,
               "KMeans": kmeans, "PseudoLabels": pseudo_labels, "Conv2d": conv2d, "BatchNorm2d": batchnorm2d,
               "MaxPool2d": lambda inp, p: pool2d(inp, p, "max"), "AvgPool2d": lambda inp, p: pool2d(inp, p, "avg")}
+COMPONENTS.update(ANALYSIS_COMPONENTS)  # BYOL, Barlow Twins, L2,1, eigen-spectra, Eq. 9: make_golden_analysis.py
 
 
 def process(case_dir):

@@ -70,6 +70,7 @@ extension FixtureCase {
                 $0.pick(FixtureCases.mocoStep(Float.self), FixtureCases.mocoStep(Double.self))
             },
         ]
+        cases += FixtureCases.analysisCases
         return cases
     }()
 }
