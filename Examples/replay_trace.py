@@ -270,6 +270,10 @@ def replay(trace, stage, entry, config, sample_shape):
 def refusal(index):
     """Why this script cannot replay the trace (None when it can)."""
     config = index["configuration"]
+    method = config.get("method", "simclr")
+    if method != "simclr":
+        return (f"method '{method}' is not one this script replays (simclr); a MoCo trace's step is described "
+                "in trace.json conventions.moco_step and checked by the moco_step fixture")
     encoder = config.get("encoder", "mlp")
     if encoder not in ("mlp", "cnn"):
         return f"encoder '{encoder}' is not one this script replays (mlp, cnn)"

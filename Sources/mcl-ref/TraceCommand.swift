@@ -106,7 +106,7 @@ func traceConventions(_ c: MCLConfiguration) -> [(String, JSONValue)] {
             ("model", .string("encoder = cnnEncoder: for each width w_i of conv_widths, Conv2d(C_{i-1}, w_i, 3×3, stride 1 for i = 0 and 2 after, padding 1, bias) → BatchNorm2d(w_i) → ReLU; then AdaptiveAvgPool2d(1) → Flatten → Linear(w_last, R); \(head); \(names); layer indices without parameters are ReLU, the pool and Flatten (as PyTorch's nn.Sequential of these modules)")),
             ("input", "views.npy and data/*_x.npy rows are images of sample_shape [C, H, W], flattened in C order (row r reshaped to (C, H, W) is PyTorch's NCHW sample)"),
             ("batch_norm_2d", "BatchNorm2d statistics per channel over all 2b·H·W positions of the batch (unbiased running_var with n = 2b·H·W), eps 1e-5, momentum 0.1"),
-            ("shapes", "Conv2d weights are stored 1-D: O·C·3·3 values in PyTorch's (O, C, kh, kw) order (reshape to 4-D); Linear weights out×in; other parameters, buffers and optimiser moments 1-D; num_batches_tracked and optimiser step 0-d int64; batch indices int64"),
+            ("shapes", "Conv2d weights are stored 4-D (O, C, kh, kw), as PyTorch's; Linear weights out×in; other parameters, buffers and optimiser moments 1-D; num_batches_tracked and optimiser step 0-d int64; batch indices int64"),
             ("augmentation", .string("views are given (views.npy); they were made by the '\(c.imageAugmentation.rawValue)' image augmentation, which a replay does not need")),
         ]
     }

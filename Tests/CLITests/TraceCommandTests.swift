@@ -97,15 +97,15 @@ final class TraceCommandTests: XCTestCase {
         let index = try json(traced + "/trace.json")
         XCTAssertEqual(index["configuration"]?["encoder"]?.stringValue, "cnn")
         // The conventions describe the CNN that was used (not the MLP), and the stored conv weights
-        // have the layout they state: O·C·3·3 values, 1-D.
+        // have the layout they state: PyTorch's (O, C, kh, kw).
         XCTAssertEqual(index["sample_shape"], .array([3, 16, 16]))
         let model = index["conventions"]?["model"]?.stringValue ?? ""
         XCTAssert(model.contains("cnnEncoder") && model.contains("Conv2d") && model.contains("AdaptiveAvgPool2d(1)")
                   && !model.contains("mlpEncoder"), model)
-        XCTAssert(index["conventions"]?["shapes"]?.stringValue?.contains("Conv2d weights are stored 1-D") == true)
+        XCTAssert(index["conventions"]?["shapes"]?.stringValue?.contains("Conv2d weights are stored 4-D (O, C, kh, kw)") == true)
         XCTAssert(index["conventions"]?["batch_norm_2d"]?.stringValue?.contains("2b·H·W") == true)
-        for (file, count) in [("encoder.0.weight", 4 * 3 * 9), ("encoder.3.weight", 8 * 4 * 9)] {
-            XCTAssertEqual(try NPY.read("\(traced)/stage0/initial_state/\(file).npy").shape, [count], file)
+        for (file, shape) in [("encoder.0.weight", [4, 3, 3, 3]), ("encoder.3.weight", [8, 4, 3, 3])] {
+            XCTAssertEqual(try NPY.read("\(traced)/stage0/initial_state/\(file).npy").shape, shape, file)
         }
         for j in 0..<2 {
             XCTAssertEqual(FileManager.default.contents(atPath: "\(trained)/stage\(j)_representations.npy"),
