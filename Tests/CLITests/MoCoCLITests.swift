@@ -59,22 +59,8 @@ final class MoCoCLITests: XCTestCase {
         let full = scratch + "/full", cut = scratch + "/cut"
         let args = ["train", "--method", "moco", "--samples", "192", "--out", full] + small
         XCTAssertEqual(try runMCLRef(args).status, 0)
-        try FileManager.default.copyItem(atPath: full, toPath: cut)
-        let checkpoint = try JSONValue.read(cut + "/checkpoint.json")
-        guard case let .object(pairs) = checkpoint else { return XCTFail("checkpoint.json is not an object") }
-        let truncated = JSONValue.object(pairs.map { key, value in
-            switch key {
-            case "completed_stages": return (key, .number(1))
-            case "stages": return (key, .array(Array(value.arrayValue!.prefix(1))))
-            default: return (key, value)
-            }
-        })
-        try truncated.serialized().write(toFile: cut + "/checkpoint.json", atomically: true, encoding: .utf8)
+        try cutRunBack(full, to: cut, stages: 1)
         let fm = FileManager.default
-        let all = try XCTUnwrap(fm.enumerator(atPath: cut)).compactMap { $0 as? String }
-        for name in all where name.hasPrefix("stage1") || name.hasPrefix("pseudo_labels_stage1") || name.hasPrefix("integrated") {
-            try? fm.removeItem(atPath: cut + "/" + name)
-        }
         let resumed = try runMCLRef(["train", "--resume", cut, "--quiet"])
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         let npys = try XCTUnwrap(fm.enumerator(atPath: full)).compactMap { $0 as? String }.filter { $0.hasSuffix(".npy") }.sorted()

@@ -111,21 +111,7 @@ final class TrainResumeTests: XCTestCase {
                     "--batch-size", "32", "--conv-widths", "4,8", "--rep-width", "8", "--clusters", "2", "--quiet"]
         let reference = try runMCLRef(args + ["--out", full])
         XCTAssertEqual(reference.status, 0, reference.stderr)
-        try FileManager.default.copyItem(atPath: full, toPath: cut)
-        let checkpoint = try JSONValue.read(cut + "/checkpoint.json")
-        guard case let .object(pairs) = checkpoint else { return XCTFail("checkpoint.json is not an object") }
-        let truncated = JSONValue.object(pairs.map { key, value in
-            switch key {
-            case "completed_stages": return (key, .number(1))
-            case "stages": return (key, .array(Array(value.arrayValue!.prefix(1))))
-            default: return (key, value)
-            }
-        })
-        try truncated.serialized().write(toFile: cut + "/checkpoint.json", atomically: true, encoding: .utf8)
-        for name in try files(cut) where name.hasPrefix("stage1") || name == "pseudo_labels_stage1.npy"
-            || name.hasPrefix("integrated") || name == "report.json" {
-            try FileManager.default.removeItem(atPath: cut + "/" + name)
-        }
+        try cutRunBack(full, to: cut, stages: 1)
         let resumed = try runMCLRef(["train", "--resume", cut, "--quiet"])
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         let names = try files(full).filter { $0.hasSuffix(".npy") }
