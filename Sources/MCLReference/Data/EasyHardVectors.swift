@@ -14,7 +14,10 @@
 /// is drawn anew for every view). Without it the 2·10·10 = 200 combinations of (e, s, h) were the
 /// only rows there were: a held-out set of 2048 rows repeated training rows exactly, and kNN read
 /// `hard` by looking up duplicates. With it no two rows are equal (with probability 1; a test
-/// checks the built-in sizes) and train and test are disjoint.
+/// checks the built-in sizes) and train and test are disjoint. Nothing else was retuned: σ_n = 0.1
+/// is small against the prototype distances, and the demo keeps its pattern (linear probe on
+/// `hard`, seeds 0–4: SimCLR 17.4%, MCL 88.3%, Multi-SimCLR 36.1%; without the offset 18.8%, 99.8%,
+/// 55.2%, on a test set that repeated training rows).
 ///
 /// Why SimCLR suppresses `hard` here: the easy code is 3× larger and linear, so in a 32-d
 /// representation the instance-discrimination loss is lowered fastest by spreading the easy classes
