@@ -42,6 +42,7 @@ func runDemo(_ args: ParsedArguments) throws -> Int32 {
     try checkBuiltInSize(samples: n, valuesPerSample: 32)
     try checkStepCount(samples: n, batchSize: c.batchSize, epochs: c.epochs)
     try checkStageBudget(c, trainCount: n)
+    try checkModelSize(c, sampleShape: [32])
     let warnings = WarningLog()
     let printer = ProgressPrinter(quiet: args.has("quiet"))
     let start = DispatchTime.now().uptimeNanoseconds

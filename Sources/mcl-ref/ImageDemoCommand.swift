@@ -67,6 +67,7 @@ func runImageDemo(_ args: ParsedArguments) throws -> Int32 {
         try checkBuiltInSize(samples: n, valuesPerSample: (dataset == "trifeature" ? 3 : 3 + CifarMnistLike.digitCopies) * size * size)
         try checkStepCount(samples: n, batchSize: c.batchSize, epochs: c.epochs)
         try checkStageBudget(c, trainCount: n)
+        try checkModelSize(c, sampleShape: [dataset == "trifeature" ? 3 : 3 + CifarMnistLike.digitCopies, size, size])
         var results: [SeedResult] = []
         var provenance: Provenance?
         let warnings = WarningLog()

@@ -66,3 +66,38 @@ func checkStageBudget(_ c: MCLConfiguration, trainCount m: Int) throws {
             + "training samples (Eq. 4 asks K^N ≤ M/b = \(m)/\(c.batchSize)); use fewer stages or clusters")
     }
 }
+
+/// A rough upper estimate of the memory one training step of the model needs, checked like the
+/// data: parameters six times over (weights, gradients, two Adam moments, the saved copies) and
+/// the activations of the 2B views — for the CNN each layer's maps about twelve times over (the
+/// im2col buffer of a 3×3 convolution alone is nine). `--hidden 100000000` or `--conv-widths
+/// 100000` are refused here rather than aborting in an allocation.
+func checkModelSize(_ c: MCLConfiguration, sampleShape: [Int]) throws {
+    let views = checkedProduct([2, c.batchSize])
+    var params: Int? = 0, activations: Int? = 0
+    func add(_ total: inout Int?, _ term: Int?) {
+        guard let t = total, let term else { total = nil; return }
+        let (s, o) = t.addingReportingOverflow(term)
+        total = o ? nil : s
+    }
+    let head = [c.representationWidth, c.headHidden, c.embeddingWidth]
+    if c.encoder == .cnn && sampleShape.count == 3 {
+        let channels = [sampleShape[0]] + c.convWidths
+        var (h, w) = (sampleShape[1], sampleShape[2])
+        for l in 1..<channels.count {
+            add(&params, checkedProduct([9, channels[l - 1], channels[l]]))
+            if l > 1 { h = (h + 1) / 2; w = (w + 1) / 2 }
+            add(&activations, views.flatMap { checkedProduct([$0, 12, max(channels[l - 1], channels[l]), h, w]) })
+        }
+        add(&params, checkedProduct([c.convWidths.last ?? 1, c.representationWidth]))
+    } else {
+        let dims = [sampleShape.reduce(1, *)] + c.encoderHidden
+        for (a, b) in zip(dims, dims.dropFirst() + [c.representationWidth]) { add(&params, checkedProduct([a, b])) }
+        for d in dims + head { add(&activations, views.flatMap { checkedProduct([$0, 4, d]) }) }
+    }
+    for (a, b) in zip(head, head.dropFirst()) { add(&params, checkedProduct([a, b])) }
+    var total = params.flatMap { checkedProduct([$0, 6]) }
+    add(&total, activations)
+    try checkMemory(total.flatMap { checkedProduct([$0, MemoryLayout<Float>.size]) },
+                    for: "the model (widths, batch size) of one training step", option: "--hidden/--rep-width/--conv-widths/--batch-size")
+}

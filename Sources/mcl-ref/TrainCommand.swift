@@ -151,6 +151,7 @@ func validate(_ train: LabeledData<Float>, _ c: MCLConfiguration, source: String
     }
     try checkStepCount(samples: train.count, batchSize: c.batchSize, epochs: c.epochs)
     try checkStageBudget(c, trainCount: train.count)
+    try checkModelSize(c, sampleShape: train.sampleShape)
 }
 
 /// The warnings of a run, in the order they were given (written into report.json and `--json`).

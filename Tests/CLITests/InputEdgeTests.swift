@@ -67,6 +67,25 @@ final class InputEdgeTests: XCTestCase {
         XCTAssert(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
     }
 
+    // MARK: Held-out data
+
+    /// The issue's own check: the rows `trace` records as test data occur nowhere in its train data
+    /// (before, every easy-hard test row was a train row).
+    func testBuiltInTestRowsAreNotTrainRows() throws {
+        let r = try runMCLRef(["trace", "--samples", "512", "--epochs", "1", "--stages", "1", "--batch-size", "64",
+                               "--hidden", "8", "--rep-width", "4", "--kmeans-restarts", "1", "--quiet", "--out", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        func rows(_ name: String) throws -> [[Float]] {
+            let m: Matrix<Float> = try NPY.readMatrix(out + "/data/" + name)
+            return (0..<m.rows).map { i in Array(m.storage[(i * m.cols)..<((i + 1) * m.cols)]) }
+        }
+        let train = try rows("train_x.npy"), test = try rows("test_x.npy")
+        XCTAssertEqual(train.count, 512)
+        XCTAssertEqual(Set(train).count, 512, "duplicate rows within train")
+        XCTAssertEqual(Set(test).count, 512, "duplicate rows within test")
+        XCTAssertTrue(Set(train).isDisjoint(with: Set(test)), "test rows that are train rows")
+    }
+
     // MARK: Options that do nothing where they are given
 
     func testOptionsWithoutEffectAreRefused() throws {
@@ -133,6 +152,9 @@ final class InputEdgeTests: XCTestCase {
         try assertRefused(["demo", "--samples", "4000000000"], mentions: ["--samples", "GB"])
         try assertRefused(["bench", "matmul", "--sizes", "100000"], mentions: ["--sizes", "100000×100000", "GB"])
         try assertRefused(["bench", "matmul", "--shape", "9223372036854775807x2x2"], mentions: ["--shape", "overflows"])
+        try assertRefused(["train", "--hidden", "100000000,100000000", "--out", out], mentions: ["--hidden", "the model"])
+        try assertRefused(["train", "--dataset", "trifeature", "--samples", "64", "--batch-size", "32", "--conv-widths", "100000,100000",
+                           "--out", out], mentions: ["--conv-widths", "GB"])
     }
 
     /// Eq. 4 before stage 0: `--clusters 90 --stages 16` used to train 10 stages (loss 0) and then fail.
