@@ -106,12 +106,6 @@ func runImageDemo(_ args: ParsedArguments) throws -> Int32 {
             if results.count > 1 { print(perSeedTable(results)) }
             let f = results[0].report.features  // [natural (hard), digit (easy)]
             if let s0 = summary.rows.first, let mcl = summary.rows.dropFirst().first, let multi = summary.rows.last {
-                print("""
-                '\(f[1])' is the easy, dominant feature and '\(f[0])' the hard one. SimCLR (stage 0): \(f[0]) \(pct(s0.mean[0]))%, \
-                \(f[1]) \(pct(s0.mean[1]))%. MCL: \(f[0]) \(pct(mcl.mean[0]))% (\(signedPoints(mcl.mean[0] - s0.mean[0]))), \
-                \(f[1]) \(pct(mcl.mean[1]))% (\(signedPoints(mcl.mean[1] - s0.mean[1]))). Multi-SimCLR: \(f[0]) \(pct(multi.mean[0]))% \
-                (\(signedPoints(multi.mean[0] - s0.mean[0]))).
-                """)
                 print(DemoConclusion(simclr: s0, mcl: mcl, multi: multi, features: f, easy: 1, hard: 0, stages: c.stages).text)
                 let flipped = results.filter { $0.report.stages[0].alone.probe[0] >= $0.report.stages[0].alone.probe[1] }
                 if !flipped.isEmpty {

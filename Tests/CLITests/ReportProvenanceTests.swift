@@ -49,6 +49,15 @@ final class ReportProvenanceTests: XCTestCase {
         XCTAssertEqual(p["version"]?.stringValue, MCLReference.version)
     }
 
+    func testImageDemoSentencesFollowTheNumbersToo() throws {
+        let r = try runMCLRef(["demo", "--images", "--dataset", "cifar-mnist-like", "--seeds", "0", "--stages", "1",
+                               "--samples", "64", "--epochs", "1", "--batch-size", "32", "--conv-widths", "4,8",
+                               "--rep-width", "4", "--kmeans-restarts", "1", "--threads", "1", "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssert(r.stdout.contains("MCL, 1 stage ") && r.stdout.contains("no lift"), r.stdout)
+        XCTAssertFalse(r.stdout.contains(" lift '"), r.stdout)
+    }
+
     /// K-means on representations with fewer distinct points than K: a 1-wide representation,
     /// L2-normalised, is ±1, so K = 3 finds at most 2 clusters.
     func testFewerDistinctClustersThanKIsAWarningCountedInTheReport() throws {
