@@ -52,7 +52,10 @@ accept("v2_f32_2x2.npy", np.array([[1, 2], [3, 4]], dtype="<f4"), version=(2, 0)
 accept("v3_i64_3.npy", np.array([10, 20, 30], dtype="<i8"), version=(3, 0))
 accept("f32_4d.npy", np.arange(2 * 1 * 2 * 3, dtype="<f4").reshape(2, 1, 2, 3) / 8)
 
-reject("fortran_f64_2x3.npy", np.asfortranarray(np.arange(6, dtype="<f8").reshape(2, 3)), "fortranOrder")
+# Fortran order (np.save(path, a.T) writes it too): read in C order, values as np.load gives them.
+accept("fortran_f64_2x3.npy", np.asfortranarray(np.arange(6, dtype="<f8").reshape(2, 3)))
+accept("fortran_i8_3x2x2.npy", np.asfortranarray(np.arange(12, dtype="<i8").reshape(3, 2, 2) * 7 - 30))
+accept("fortran_f4_transposed_4x3.npy", (np.arange(12, dtype="<f4").reshape(3, 4) / 4).T)
 reject("bigendian_f4_3.npy", np.array([1, 2, 3], dtype=">f4"), "bigEndian")
 reject("complex_c8_2.npy", np.array([1 + 2j, 3], dtype="<c8"), "unsupportedDType")
 reject("unicode_U5_2.npy", np.array(["ab", "cdefg"], dtype="<U5"), "unsupportedDType")

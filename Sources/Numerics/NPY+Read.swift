@@ -2,7 +2,8 @@ import Foundation
 
 /// Reading and writing NumPy `.npy` files (format versions 1.0, 2.0 and 3.0; see `NPY.swift`).
 ///
-/// The reader accepts little-endian, C-order arrays of the dtypes in `NPYDType` and rejects
+/// The reader accepts little-endian arrays in C or Fortran order (the latter rearranged into C
+/// order on reading) of the dtypes in `NPYDType` and rejects
 /// everything else with an `NPYError` whose description is one line naming the file and the
 /// problem. It never trusts the declared shape: the element count is computed with overflow
 /// checks and compared with the bytes actually present before anything is allocated for it.
@@ -70,9 +71,6 @@ public enum NPY {
         // Validate the shape, then compare the byte count with what the file holds.
         let dtype = try dataType(header.descr, fail: fail)
         let count = try NPYArray.elementCount(header.shape, itemSize: dtype.itemSize, source: source)
-        if header.fortranOrder && header.shape.filter({ $0 > 1 }).count > 1 {
-            throw fail(.fortranOrder, "Fortran-order arrays are not supported (save with numpy.ascontiguousarray)")
-        }
         let (expected, overflow) = count.multipliedReportingOverflow(by: dtype.itemSize)
         guard !overflow else {
             throw fail(.invalidShape, "absurd shape \(NPYArray.describe(header.shape)) (byte count overflows)")
@@ -87,7 +85,12 @@ public enum NPY {
             throw fail(.trailingData, "trailing data: shape \(NPYArray.describe(header.shape)) of \(dtype.descr) "
                        + "needs \(expected) bytes, found \(available)")
         }
-        return NPYArray(unchecked: header.shape, dtype, Array(bytes[dataStart...]), source: source)
+        let payload = Array(bytes[dataStart...])
+        if header.fortranOrder {  // `np.save(path, a.T)`: rearranged into C order (NPY+FortranOrder.swift)
+            return NPYArray(unchecked: header.shape, dtype,
+                            cOrderBytes(fromFortran: payload, shape: header.shape, itemSize: dtype.itemSize), source: source)
+        }
+        return NPYArray(unchecked: header.shape, dtype, payload, source: source)
     }
 
     /// Reads a 2-D float array as a `rows × cols` matrix of `T` (see `NPYArray.asMatrix`).

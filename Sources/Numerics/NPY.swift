@@ -71,7 +71,7 @@ public struct NPYError: Error, CustomStringConvertible, Equatable, Sendable {
     /// What went wrong, for callers (and tests) that need to tell cases apart.
     public enum Kind: String, Sendable {
         case io, badMagic, unsupportedVersion, truncatedHeader, malformedHeader
-        case unsupportedDType, bigEndian, fortranOrder, invalidShape
+        case unsupportedDType, bigEndian, invalidShape
         case truncatedData, trailingData, wrongType, valueOutOfRange
     }
 

@@ -211,6 +211,7 @@ func overviewText(commands: [CommandSpec]) -> String {
     mcl-ref — a reference implementation of Multistage Contrastive Learning (MCL, ECCV 2024).
 
     USAGE: mcl-ref <command> [options]
+           mcl-ref --version
 
     COMMANDS:
 
@@ -226,4 +227,22 @@ func overviewText(commands: [CommandSpec]) -> String {
 /// Writes `text` to standard error (progress and errors never go to stdout).
 func printError(_ text: String) {
     FileHandle.standardError.write((text + "\n").data(using: .utf8)!)
+}
+
+/// The first word of `argv` when it names a family of commands (e.g. `bench`) and the rest is only
+/// `--help`/`-h`: `mcl-ref bench --help` lists the family instead of failing.
+func familyAskingForHelp(_ argv: [String], commands: [CommandSpec]) -> String? {
+    guard argv.count == 2, ["--help", "-h"].contains(argv[1]) else { return nil }
+    let family = commands.filter { $0.words.count > 1 && $0.words.first == argv[0] }
+    return family.isEmpty ? nil : argv[0]
+}
+
+/// The `--help` text of a command family: its commands and their summaries.
+func familyHelpText(_ family: String, commands: [CommandSpec]) -> String {
+    let members = commands.filter { $0.words.first == family }
+    let width = (members.map { $0.name.count }.max() ?? 0) + 4
+    var s = "USAGE: mcl-ref \(family) <command> [options]\n\nCOMMANDS:\n\n"
+    for c in members { s += "  " + c.name.padding(toLength: width, withPad: " ", startingAt: 0) + c.summary + "\n" }
+    s += "\nRun 'mcl-ref \(family) <command> --help' for a command's options.\n"
+    return s
 }

@@ -54,6 +54,16 @@ func runBenchMatmul(_ args: ParsedArguments) throws -> Int32 {
     var shapes = (try args.intList("sizes", min: 1) ?? (args.strings("shape").isEmpty ? [256, 512, 1024] : []))
         .map { BenchShape(m: $0, n: $0, k: $0) }
     shapes += try args.strings("shape").map(parseShape)
+    for s in shapes {  // A (M×K), B (K×N) and C (M×N) in Float32, checked before any is allocated
+        let elements = [checkedProduct([s.m, s.k]), checkedProduct([s.k, s.n]), checkedProduct([s.m, s.n])]
+        let total = elements.reduce(Optional(0)) { acc, e in
+            guard let acc, let e else { return nil }
+            let (sum, overflow) = acc.addingReportingOverflow(e)
+            return overflow ? nil : sum
+        }
+        try checkMemory(total.flatMap { checkedProduct([$0, MemoryLayout<Float>.size]) },
+                        for: "the \(s.m)×\(s.k) · \(s.k)×\(s.n) product", option: args.string("sizes") != nil ? "--sizes" : "--shape")
+    }
     let repeats = try args.int("repeats", default: 11, min: 1)!
     let threads = Parallel.maxThreads
     let json = args.has("json")

@@ -44,15 +44,23 @@ func runDemo(_ args: ParsedArguments) throws -> Int32 {
     if args.string("seed") != nil { throw CLIError("--seed: demo takes --seeds LIST") }
     let n = try args.int("samples", default: 2048, min: 2)!
     if n < c.batchSize { throw CLIError("--samples \(n) is fewer than one batch (--batch-size \(c.batchSize))") }
+    try checkBuiltInSize(samples: n, valuesPerSample: 32)
+    try checkStepCount(samples: n, batchSize: c.batchSize, epochs: c.epochs)
+    try checkStageBudget(c, trainCount: n)
+    try checkModelSize(c, sampleShape: [32])
+    let warnings = WarningLog()
     let printer = ProgressPrinter(quiet: args.has("quiet"))
     let start = DispatchTime.now().uptimeNanoseconds
     var results: [SeedResult] = []
+    var provenance: Provenance?
     for (i, seed) in seeds.enumerated() {
         c.seed = UInt64(seed)
         printer.log("demo: seed \(seed) (\(i + 1) of \(seeds.count)), \(n) train / \(n) test samples, threads \(Parallel.maxThreads)")
         let all = EasyHardVectors.make(count: 2 * n, seed: c.seed, as: Float.self)
+        let (train, test) = (all.subset(Array(0..<n)), all.subset(Array(n..<(2 * n))))
+        provenance = provenance ?? Provenance(builtIn: "easy-hard", train: train, test: test)
         let run = try MultistageContrastiveLearning<Float>(configuration: c).run(
-            train: all.subset(Array(0..<n)), test: all.subset(Array(n..<(2 * n))), progress: progressHandler(printer))
+            train: train, test: test, progress: progressHandler(printer, warnings: warnings))
         results.append(SeedResult(seed: c.seed, report: run.report))
     }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
@@ -71,6 +79,8 @@ func runDemo(_ args: ParsedArguments) throws -> Int32 {
             ("summary", summary.json),
             ("runs", .array(results.map { .object([("seed", .string(String($0.seed))), ("report", $0.report.json)]) })),
             ("seconds", .number((seconds * 10).rounded() / 10)),
+            ("warnings", warnings.json),
+            ("provenance", provenance!.json),
         ]).serialized())
         return 0
     }
@@ -79,12 +89,9 @@ func runDemo(_ args: ParsedArguments) throws -> Int32 {
     print("Linear-probe accuracy (%) over seeds \(seeds.map(String.init).joined(separator: ",")): mean ± sd [min–max]\n")
     print(summary.table)
     let f = results[0].report.features
-    if f.count == 2, let s0 = summary.rows.first, let mcl = summary.rows.dropFirst().first, let multi = summary.rows.last {
-        print("""
-        SimCLR (stage 0) learns the dominant '\(f[0])' feature and suppresses '\(f[1])' (\(pct(s0.mean[1]))%); MCL's \
-        feature-aware negatives force later stages onto '\(f[1])', lifting it to \(pct(mcl.mean[1]))% while '\(f[0])' stays at \(pct(mcl.mean[0]))%.
-        Multi-SimCLR has the same width and seeds but no pseudo labels and reaches only \(pct(multi.mean[1]))%: the gain comes from the sampling, not the extra width.
-        """)
+    if f.count == 2, summary.rows.count == 3 {
+        print(DemoConclusion(simclr: summary.rows[0], mcl: summary.rows[1], multi: summary.rows[2], features: f,
+                             easy: 0, hard: 1, stages: c.stages).text)
     }
     print(String(format: "(%.0f s on %d threads)", seconds, Parallel.maxThreads))
     return 0
@@ -141,7 +148,7 @@ func demoSummary(_ results: [SeedResult]) -> DemoSummary {
     let method = results[0].report.methodName
     return DemoSummary(features: features, rows: [
         row("\(method) (stage 0)") { $0.stages[0].alone.probe },
-        row("MCL, \(stages) stage\(stages == 1 ? "" : "s")") { $0.stages[stages - 1].integrated.probe },
+        row("MCL, \(stagesText(stages))") { $0.stages[stages - 1].integrated.probe },
         row("Multi-\(method) ×\(stages)") { $0.multiSimCLR!.probe },
     ])
 }

@@ -43,7 +43,7 @@ func runFixtures(_ args: ParsedArguments) throws -> Int32 {
         }
         return 0
     }
-    guard let out = args.string("out") else { throw CLIError("--out: missing (the directory to write fixtures into)") }
+    guard let out = try outOption(args) else { throw CLIError("--out: missing (the directory to write fixtures into)") }
     let precision = FixturePrecision(rawValue: try args.choice("precision", ["f32", "f64"], default: "f64"))!
     for c in cases {
         do {

@@ -64,15 +64,22 @@ func runImageDemo(_ args: ParsedArguments) throws -> Int32 {
         let size = try args.int("size", default: d.size)!
         guard size == 16 || size == 32 else { throw CLIError("--size: must be 16 or 32, got \(size)") }
         if n < c.batchSize { throw CLIError("--samples \(n) is fewer than one batch (--batch-size \(c.batchSize))") }
+        try checkBuiltInSize(samples: n, valuesPerSample: (dataset == "trifeature" ? 3 : 3 + CifarMnistLike.digitCopies) * size * size)
+        try checkStepCount(samples: n, batchSize: c.batchSize, epochs: c.epochs)
+        try checkStageBudget(c, trainCount: n)
+        try checkModelSize(c, sampleShape: [dataset == "trifeature" ? 3 : 3 + CifarMnistLike.digitCopies, size, size])
         var results: [SeedResult] = []
+        var provenance: Provenance?
+        let warnings = WarningLog()
         let partStart = DispatchTime.now().uptimeNanoseconds
         for (i, seed) in seeds.enumerated() {
             c.seed = UInt64(seed)
             printer.log("demo --images: \(dataset) \(size)×\(size), seed \(seed) (\(i + 1) of \(seeds.count)), "
                 + "\(n) train / \(n) test images, threads \(Parallel.maxThreads)")
             let (train, test) = makeImageDataset(dataset, samples: n, size: size, seed: c.seed)
+            provenance = provenance ?? Provenance(builtIn: dataset, train: train, test: test)
             let run = try MultistageContrastiveLearning<Float>(configuration: c).run(
-                train: train, test: test, progress: progressHandler(printer))
+                train: train, test: test, progress: progressHandler(printer, warnings: warnings))
             results.append(SeedResult(seed: c.seed, report: run.report))
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - partStart) * 1e-9
@@ -81,6 +88,8 @@ func runImageDemo(_ args: ParsedArguments) throws -> Int32 {
                 ("seeds", .array(results.map { .string(String($0.seed)) })),
                 ("runs", .array(results.map { .object([("seed", .string(String($0.seed))), ("report", $0.report.json)]) })),
                 ("seconds", .number((seconds * 10).rounded() / 10)),
+                ("warnings", warnings.json),
+                ("provenance", provenance!.json),
             ]
             part.insert(("summary", (c.multiSimCLR ? demoSummary(results) : stageSummary(results)).json), at: 1)
             json.append((dataset, .object(part)))
@@ -97,12 +106,7 @@ func runImageDemo(_ args: ParsedArguments) throws -> Int32 {
             if results.count > 1 { print(perSeedTable(results)) }
             let f = results[0].report.features  // [natural (hard), digit (easy)]
             if let s0 = summary.rows.first, let mcl = summary.rows.dropFirst().first, let multi = summary.rows.last {
-                print("""
-                '\(f[1])' is the easy, dominant feature and '\(f[0])' the hard one. SimCLR (stage 0): \(f[0]) \(pct(s0.mean[0]))%, \
-                \(f[1]) \(pct(s0.mean[1]))%. MCL: \(f[0]) \(pct(mcl.mean[0]))% (\(signedPoints(mcl.mean[0] - s0.mean[0]))), \
-                \(f[1]) \(pct(mcl.mean[1]))% (\(signedPoints(mcl.mean[1] - s0.mean[1]))). Multi-SimCLR: \(f[0]) \(pct(multi.mean[0]))% \
-                (\(signedPoints(multi.mean[0] - s0.mean[0]))).
-                """)
+                print(DemoConclusion(simclr: s0, mcl: mcl, multi: multi, features: f, easy: 1, hard: 0, stages: c.stages).text)
                 let flipped = results.filter { $0.report.stages[0].alone.probe[0] >= $0.report.stages[0].alone.probe[1] }
                 if !flipped.isEmpty {
                     print("On seed(s) \(flipped.map { String($0.seed) }.joined(separator: ", ")) stage 0 learned '\(f[0])' instead and "
@@ -160,7 +164,7 @@ func stageSummary(_ results: [SeedResult]) -> DemoSummary {
         DemoSummary.Row(name: name, results: results, features: features.count, pick)
     }
     return DemoSummary(features: features, rows: (0..<stages).map { j in row("stage \(j) alone") { $0.stages[j].alone.probe } }
-        + [row("MCL, \(stages) stages") { $0.stages[stages - 1].integrated.probe }])
+        + [row("MCL, \(stagesText(stages))") { $0.stages[stages - 1].integrated.probe }])
 }
 
 /// One row per seed: linear-probe accuracy (%) of every feature for SimCLR (stage 0), MCL (all

@@ -31,6 +31,7 @@ func loadImageTrainTest(_ args: ParsedArguments, seed: UInt64) throws -> (Labele
         let n = try args.int("samples", default: 2048, min: 2)!
         let size = try args.int("size", default: 16)!
         guard size == 16 || size == 32 else { throw CLIError("--size: must be 16 or 32, got \(size)") }
+        try checkBuiltInSize(samples: n, valuesPerSample: (name == "trifeature" ? 3 : 3 + CifarMnistLike.digitCopies) * size * size)
         let (train, test) = makeImageDataset(name, samples: n, size: size, seed: seed)
         return (train, test, name)
     }
@@ -42,22 +43,16 @@ func loadImageTrainTest(_ args: ParsedArguments, seed: UInt64) throws -> (Labele
         throw CLIError("\(dataPath): a 4-D array (N, C, H, W) is image data: use --encoder cnn")
     }
     guard let labelsPath = args.string("labels") else { throw CLIError("--data needs --labels Y.npy") }
-    let names = args.string("feature-names").map { $0.split(separator: ",").map(String.init) }
-    if let names, names.isEmpty || names.contains(where: { $0.isEmpty }) {
-        throw CLIError("--feature-names: expected comma-separated non-empty names")
-    }
+    let names = try featureNamesOption(args)
     var train: LabeledData<Float>, test: LabeledData<Float>
     let all = try UserData.loadImages(data: dataPath, labels: labelsPath, featureNames: names, as: Float.self)
     if let testPath = args.string("test-data") {
         guard let testLabels = args.string("test-labels") else { throw CLIError("--test-data needs --test-labels") }
         if args.string("test-fraction") != nil { throw CLIError("--test-fraction and --test-data are mutually exclusive") }
-        test = try UserData.loadImages(data: testPath, labels: testLabels, featureNames: all.featureNames, as: Float.self)
+        test = try loadTestFile(testPath, testLabels, like: all, labelsPath: labelsPath, images: true)
         guard test.sampleShape == all.sampleShape else {
             throw CLIError("\(testPath): images are \(test.sampleShape.map(String.init).joined(separator: "×")), "
                 + "\(dataPath) has \(all.sampleShape.map(String.init).joined(separator: "×")) (C×H×W)")
-        }
-        guard test.labels.count == all.labels.count else {
-            throw CLIError("\(testLabels): \(test.labels.count) label columns, \(labelsPath) has \(all.labels.count)")
         }
         train = all
     } else {

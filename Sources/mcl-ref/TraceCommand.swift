@@ -28,7 +28,7 @@ let traceCommand = CommandSpec(
 
 func runTrace(_ args: ParsedArguments) throws -> Int32 {
     var c = try mclConfiguration(args)
-    guard let out = args.string("out") else { throw CLIError("--out: missing (the directory to write the trace into)") }
+    guard let out = try outOption(args) else { throw CLIError("--out: missing (the directory to write the trace into)") }
     let firstSteps = try args.int("first-steps", default: 3, min: 0)!
     let stepsEvery = try args.int("steps-every", default: 50, min: 1)!
     let fm = FileManager.default
@@ -59,7 +59,7 @@ func runTrace(_ args: ParsedArguments) throws -> Int32 {
         let run = try mcl.run(train: train, test: test, progress: progressHandler(printer),
                               stageCompleted: { try recorder.stageCompleted($0) })
         try recorder.finish(run: run, header: [
-            ("format_version", 2), ("tool", "mcl-ref trace"), ("precision", "f32"),
+            ("format_version", 2), ("tool", "mcl-ref trace"), ("version", .string(MCLReference.version)), ("precision", "f32"),
             ("source", .string(source)), ("seed", .string(String(c.seed))),
             ("threads", .number(Double(Parallel.maxThreads))),
             ("command", .array(CommandLine.arguments.dropFirst().map { .string($0) })),

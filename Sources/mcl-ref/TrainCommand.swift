@@ -6,7 +6,7 @@ let mclOptions: [OptionSpec] = [
     .value("stages", "N", "number of stages N (stage 0 is plain SimCLR)", default: "3"),
     .value("clusters", "K", "K-means clusters per stage", default: "5"),
     .value("method", "NAME", "contrastive method of every stage: simclr | moco (MoCo-v2: momentum key encoder + queue)", default: "simclr"),
-    .value("temperature", "T", "InfoNCE temperature τ (default 0.5 for simclr, 0.2 for moco)", default: "0.5"),
+    .value("temperature", "T", "InfoNCE temperature τ, at least 0.01 (default 0.5 for simclr, 0.2 for moco)", default: "0.5"),
     .value("momentum", "M", "moco: key-encoder momentum m, default 0.99 (MoCo-v2 uses 0.999 on ImageNet)"),
     .value("queue-size", "L", "moco: queue length, default 4096, capped at the number of training samples"),
     .value("epochs", "E", "epochs per stage", default: "60"),
@@ -39,6 +39,11 @@ func flagName(of setting: TrainingError.Setting) -> String {
     case .encoder: return "encoder"
     }
 }
+/// The smallest accepted τ. NT-Xent divides cosine similarities in [−1, 1] by τ; at τ = 1e-30 the
+/// logits are ±1e30 and the loss ≈ 1e28, numbers with no meaning. At τ = 0.01 the logits span
+/// ±100, and Float32's 24-bit significand still resolves similarity differences of 1e-5 between
+/// them (100·2⁻²⁴ ≈ 6e-6); SimCLR-style runs use τ from 0.05 to 1.
+let minimumTemperature = 0.01
 
 /// Reads the MCL hyper-parameters, validating each (errors name the flag).
 func mclConfiguration(_ args: ParsedArguments) throws -> MCLConfiguration {
@@ -47,7 +52,11 @@ func mclConfiguration(_ args: ParsedArguments) throws -> MCLConfiguration {
     c.clusters = try args.int("clusters", default: c.clusters, min: 2)!
     c.method = ContrastiveMethod(rawValue: try args.choice("method", ContrastiveMethod.allCases.map(\.rawValue),
                                                            default: c.method.rawValue))!
-    c.temperature = try args.double("temperature", default: c.method.defaultTemperature) { $0 > 0 ? nil : "must be > 0" }!
+    c.temperature = try args.double("temperature", default: c.method.defaultTemperature) {
+        $0 > 0 ? ($0 >= minimumTemperature ? nil : "must be at least \(minimumTemperature) (logits s/τ of cosine "
+            + "similarities s ∈ [−1, 1] must stay within ±\(Int(1 / minimumTemperature)) to be resolved in Float32)")
+               : "must be > 0"
+    }!
     if c.method == .moco {
         c.mocoMomentum = try args.double("momentum", default: c.mocoMomentum) { $0 >= 0 && $0 < 1 ? nil : "must be in [0, 1)" }!
         c.queueLength = try args.int("queue-size", default: c.queueLength, min: 1)!
@@ -91,8 +100,11 @@ let dataOptions: [OptionSpec] = [
 /// Built-in data sets by name.
 let builtInDatasets = ["easy-hard"] + builtInImageDatasets
 
-/// The train and test sets a command runs on: a built-in set or the user's arrays.
+/// The train and test sets a command runs on: a built-in set or the user's arrays. Options that
+/// would do nothing here are refused first (DataOptionChecks.swift). User labels are encoded to
+/// dense classes with the training file's mapping (`LabelEncoder`).
 func loadTrainTest(_ args: ParsedArguments, seed: UInt64) throws -> (LabeledData<Float>, LabeledData<Float>, String) {
+    try refuseDataOptionsWithoutEffect(args)
     if let images = try loadImageTrainTest(args, seed: seed) { return images }
     let dataPath = args.string("data"), dataset = args.string("dataset")
     if dataPath != nil && dataset != nil { throw CLIError("--dataset and --data are mutually exclusive") }
@@ -102,20 +114,14 @@ func loadTrainTest(_ args: ParsedArguments, seed: UInt64) throws -> (LabeledData
     }
     if let dataPath {
         guard let labelsPath = args.string("labels") else { throw CLIError("--data needs --labels Y.npy") }
-        let names = args.string("feature-names").map { $0.split(separator: ",").map(String.init) }
-        if let names, names.isEmpty || names.contains(where: { $0.isEmpty }) {
-            throw CLIError("--feature-names: expected comma-separated non-empty names")
-        }
+        let names = try featureNamesOption(args)
         var all = try UserData.load(data: dataPath, labels: labelsPath, featureNames: names, as: Float.self)
         if let testPath = args.string("test-data") {
             guard let testLabels = args.string("test-labels") else { throw CLIError("--test-data needs --test-labels") }
             if args.string("test-fraction") != nil { throw CLIError("--test-fraction and --test-data are mutually exclusive") }
-            var test = try UserData.load(data: testPath, labels: testLabels, featureNames: all.featureNames, as: Float.self)
+            var test = try loadTestFile(testPath, testLabels, like: all, labelsPath: labelsPath, images: false)
             guard test.x.cols == all.x.cols else {
                 throw CLIError("\(testPath): samples have \(test.x.cols) values, \(dataPath) has \(all.x.cols)")
-            }
-            guard test.labels.count == all.labels.count else {
-                throw CLIError("\(testLabels): \(test.labels.count) label columns, \(labelsPath) has \(all.labels.count)")
             }
             if !args.has("no-standardize") { standardizeInputs(&all, &test) }
             return (all, test, dataPath)
@@ -127,8 +133,24 @@ func loadTrainTest(_ args: ParsedArguments, seed: UInt64) throws -> (LabeledData
     }
     let name = try args.choice("dataset", builtInDatasets, default: "easy-hard")
     let n = try args.int("samples", default: 2048, min: 2)!
+    try checkBuiltInSize(samples: n, valuesPerSample: 32)
     let all = EasyHardVectors.make(count: 2 * n, seed: seed, as: Float.self)
     return (all.subset(Array(0..<n)), all.subset(Array(n..<(2 * n))), name)
+}
+
+/// A separate held-out file, its labels encoded with the training file's classes; a different
+/// number of label columns is named as such (not blamed on --feature-names).
+func loadTestFile(_ testPath: String, _ testLabels: String, like train: LabeledData<Float>, labelsPath: String,
+                  images: Bool) throws -> LabeledData<Float> {
+    do {
+        return images
+            ? try UserData.loadImages(data: testPath, labels: testLabels, featureNames: train.featureNames,
+                                      classValues: train.classValues, as: Float.self)
+            : try UserData.load(data: testPath, labels: testLabels, featureNames: train.featureNames,
+                                classValues: train.classValues, as: Float.self)
+    } catch let e as DataError where e.message.contains("the training labels have") {
+        throw CLIError(e.message.replacingOccurrences(of: "the training labels have", with: "\(labelsPath) has"))
+    }
 }
 
 /// Standardises every input column with the train set's mean and standard deviation (user data
@@ -151,16 +173,33 @@ func validate(_ train: LabeledData<Float>, _ c: MCLConfiguration, source: String
     if train.count < c.knnK {
         throw CLIError("\(source): \(train.count) training samples are fewer than the neighbours of --knn \(c.knnK)")
     }
+    try checkStepCount(samples: train.count, batchSize: c.batchSize, epochs: c.epochs)
+    try checkStageBudget(c, trainCount: train.count)
+    try checkModelSize(c, sampleShape: train.sampleShape)
+}
+
+/// The warnings of a run, in the order they were given (written into report.json and `--json`).
+final class WarningLog {
+    var messages: [String] = []
+    var json: JSONValue {
+        .object([("count", .number(Double(messages.count))), ("messages", .array(messages.map { .string($0) }))])
+    }
 }
 
 /// Prints training events on stderr.
-func progressHandler(_ printer: ProgressPrinter) -> (TrainingEvent) -> Void {
+/// Warnings (`warning: …` notes) are also kept in `warnings`, for the report.
+func progressHandler(_ printer: ProgressPrinter, warnings: WarningLog? = nil) -> (TrainingEvent) -> Void {
     return { event in
         switch event {
         case let .epoch(stage, epoch, epochs, loss, rate):
             printer.update(String(format: "%@  epoch %d/%d  loss %.4f  %.0f samples/s", stage, epoch, epochs, loss, rate))
         case let .note(text):
-            if text.hasPrefix("warning: ") { printer.warn(text) } else { printer.log("note: " + text) }
+            if text.hasPrefix("warning: ") {
+                printer.warn(text)
+                warnings?.messages.append(String(text.dropFirst("warning: ".count)))
+            } else {
+                printer.log("note: " + text)
+            }
         case let .stageFinished(r):
             printer.log(String(format: "stage %d done in %.1f s  loss %.4f  groups %d", r.stage, r.seconds, r.loss, r.groups))
         }
@@ -189,7 +228,7 @@ func runTrain(_ given: ParsedArguments) throws -> Int32 {
     let resume = try prepareResume(given)
     let args = resume?.arguments ?? given
     var c = try mclConfiguration(args)
-    let out = args.string("out")
+    let out = try outOption(args)
     if let out {
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: out, isDirectory: &isDir), !isDir.boolValue {
@@ -206,19 +245,22 @@ func runTrain(_ given: ParsedArguments) throws -> Int32 {
         try $0.start(arguments: checkpointArguments(args), configuration: c, train: train, test: test)
     }
     let printer = ProgressPrinter(quiet: args.has("quiet"))
+    let warnings = WarningLog()
+    let provenance = Provenance(args: args, train: train, test: test, source: source)
     printer.log("mcl-ref train: \(source), \(train.count) train / \(test.count) test samples, "
         + "features \(train.featureNames.joined(separator: ", ")), seed \(c.seed), threads \(Parallel.maxThreads)")
     if let resume {
         printer.log("resuming \(resume.directory): \(completed.count) of \(c.stages) stages complete")
     }
     let run = try MultistageContrastiveLearning<Float>(configuration: c).run(
-        train: train, test: test, progress: progressHandler(printer), resuming: completed,
+        train: train, test: test, progress: progressHandler(printer, warnings: warnings), resuming: completed,
         stageCompleted: { stage in
             try runDirectory?.commit(stage, to: &checkpoint!)  // its files, then checkpoint.json
         })
-    try runDirectory?.finish(run)
+    let report = withProvenance(run.report.json, provenance, warnings: warnings.messages)
+    try runDirectory?.finish(run, report: report)
     if args.has("json") {
-        print(run.report.json.serialized())
+        print(report.serialized())
     } else {
         print(run.report.table, terminator: "")
         if let out { print("wrote \(out)/") }

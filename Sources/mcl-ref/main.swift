@@ -19,9 +19,23 @@ let allCommands: [CommandSpec] = [
 
 /// Parses the command line, applies the global options and runs the command.
 /// Exit codes: 0 success, 1 a check failed (e.g. `check`), 2 bad usage or bad input.
+/// Bare `mcl-ref` is a usage error like any missing command: the overview goes to stderr, exit 2
+/// (so a script that forgot its command fails); `mcl-ref --help` prints it on stdout, exit 0.
 func runMain(_ argv: [String]) -> Int32 {
-    if argv.isEmpty || argv == ["--help"] || argv == ["-h"] || argv == ["help"] {
+    if argv == ["--help"] || argv == ["-h"] || argv == ["help"] {
         print(overviewText(commands: allCommands), terminator: "")
+        return 0
+    }
+    if argv.isEmpty {
+        printError("mcl-ref: error: missing command\n\n" + overviewText(commands: allCommands))
+        return 2
+    }
+    if argv == ["--version"] || argv == ["version"] {
+        print("mcl-ref \(MCLReference.version)")
+        return 0
+    }
+    if let family = familyAskingForHelp(argv, commands: allCommands) {
+        print(familyHelpText(family, commands: allCommands), terminator: "")
         return 0
     }
     do {

@@ -9,6 +9,16 @@
 /// e, h and s are independent and uniform. Prototypes are standard normal vectors normalised to
 /// unit length. The augmentations (Gaussian noise σ = 0.3 by default) leave both features readable.
 ///
+/// Per-sample nuisance: every sample also gets its own Gaussian offset σ_n·ε, ε ~ N(0, I_d),
+/// σ_n = `sampleNoise` (default 0.1), drawn once when the data set is made (the augmentation noise
+/// is drawn anew for every view). Without it the 2·10·10 = 200 combinations of (e, s, h) were the
+/// only rows there were: a held-out set of 2048 rows repeated training rows exactly, and kNN read
+/// `hard` by looking up duplicates. With it no two rows are equal (with probability 1; a test
+/// checks the built-in sizes) and train and test are disjoint. Nothing else was retuned: σ_n = 0.1
+/// is small against the prototype distances, and the demo keeps its pattern (linear probe on
+/// `hard`, seeds 0–4: SimCLR 17.4%, MCL 88.3%, Multi-SimCLR 36.1%; without the offset 18.8%, 99.8%,
+/// 55.2%, on a test set that repeated training rows).
+///
 /// Why SimCLR suppresses `hard` here: the easy code is 3× larger and linear, so in a 32-d
 /// representation the instance-discrimination loss is lowered fastest by spreading the easy classes
 /// apart; once it is, the small sign-symmetric code adds little to the contrast and is not learned.
@@ -25,11 +35,14 @@ public enum EasyHardVectors {
         public var hardAmplitude = 1.0
         /// Multiply the hard code by a random sign per sample (the non-linearity). Off: a linear code.
         public var randomSign = true
+        /// σ_n, the standard deviation of each sample's own Gaussian offset (0: the 200 noiseless rows).
+        public var sampleNoise = 0.1
         public init() {}
     }
 
-    /// `count` samples drawn from the stream `RNG(seed: seed, stream: 1)`; the prototypes come from
-    /// stream 0, so train and test parts made with the same seed share them.
+    /// `count` samples drawn from the stream `RNG(seed: seed, stream: 1)` (per sample: e, h, s, then
+    /// the d offsets); the prototypes come from stream 0, so train and test parts made with the same
+    /// seed share them.
     public static func make<T: MCLFloat>(count: Int, seed: UInt64, configuration c: Configuration = Configuration(),
                                          as: T.Type = T.self) -> LabeledData<T> {
         var protoRNG = RNG(seed: seed, stream: 0)
@@ -44,10 +57,17 @@ public enum EasyHardVectors {
             let sign: Double = c.randomSign ? (rng.bernoulli(0.5) ? 1 : -1) : 1
             easy[i] = e
             hard[i] = h
-            for j in 0..<c.easyDimensions { x[i, j] = T(c.easyAmplitude * easyProto[e][j]) }
-            for j in 0..<c.hardDimensions { x[i, c.easyDimensions + j] = T(c.hardAmplitude * sign * hardProto[h][j]) }
+            for j in 0..<c.easyDimensions { x[i, j] = T(c.easyAmplitude * easyProto[e][j] + nuisance(c, &rng)) }
+            for j in 0..<c.hardDimensions {
+                x[i, c.easyDimensions + j] = T(c.hardAmplitude * sign * hardProto[h][j] + nuisance(c, &rng))
+            }
         }
         return LabeledData(x: x, labels: [easy, hard], featureNames: featureNames)
+    }
+
+    /// One coordinate of a sample's own offset σ_n·ε (no draw when σ_n = 0).
+    static func nuisance(_ c: Configuration, _ rng: inout RNG) -> Double {
+        c.sampleNoise > 0 ? c.sampleNoise * rng.normal() : 0
     }
 
     static func unitPrototypes(_ n: Int, _ d: Int, _ rng: inout RNG) -> [[Double]] {

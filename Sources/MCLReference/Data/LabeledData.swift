@@ -14,8 +14,13 @@ public struct LabeledData<T: MCLFloat>: Sendable {
     /// The standardisation already applied to `x` (train statistics), when there was one; a run
     /// directory stores it so new data can be encoded the same way.
     public var standardization: InputStandardization?
+    /// `classValues[f][k]` is the value class k of feature f had in the user's label file (the
+    /// `LabelEncoder` mapping, ascending); nil when the classes are the label values themselves
+    /// (built-in data).
+    public var classValues: [[Int]]?
 
-    public init(x: Matrix<T>, labels: [[Int]], featureNames: [String], sampleShape: [Int]? = nil) {
+    public init(x: Matrix<T>, labels: [[Int]], featureNames: [String], sampleShape: [Int]? = nil,
+                classValues: [[Int]]? = nil) {
         precondition(labels.count == featureNames.count,
                      "LabeledData: \(labels.count) label arrays but \(featureNames.count) feature names")
         for (f, l) in labels.enumerated() {
@@ -27,6 +32,11 @@ public struct LabeledData<T: MCLFloat>: Sendable {
         self.labels = labels
         self.featureNames = featureNames
         self.sampleShape = shape
+        if let classValues {
+            precondition(classValues.count == labels.count,
+                         "LabeledData: \(classValues.count) class-value lists for \(labels.count) features")
+        }
+        self.classValues = classValues
     }
 
     public var count: Int { x.rows }
@@ -37,7 +47,7 @@ public struct LabeledData<T: MCLFloat>: Sendable {
     /// The samples at `indices`, in that order, with their labels.
     public func subset(_ indices: [Int]) -> LabeledData {
         LabeledData(x: x.gatherRows(indices), labels: labels.map { l in indices.map { l[$0] } },
-                    featureNames: featureNames, sampleShape: sampleShape)
+                    featureNames: featureNames, sampleShape: sampleShape, classValues: classValues)
     }
 
     /// A seeded random split: the first `testCount` of a permutation go to test, the rest to train

@@ -4,10 +4,10 @@ import Foundation
 /// contiguous PyTorch-style batch), labels as for vectors.
 extension UserData {
     /// Loads images and labels. Checks (each a `DataError` naming the file): X is 4-D with every
-    /// dimension > 0, floating point and finite; the labels as in `load`. The result has
+    /// dimension > 0, floating point and finite; the labels as in `load` (encoded the same way). The result has
     /// `sampleShape == [C, H, W]` and rows of C·H·W values.
     public static func loadImages<T: MCLFloat>(data path: String, labels labelsPath: String, featureNames: [String]?,
-                                               as: T.Type = T.self) throws -> LabeledData<T> {
+                                               classValues: [[Int]]? = nil, as: T.Type = T.self) throws -> LabeledData<T> {
         let array = try NPY.read(path)
         guard array.shape.count == 4 else {
             throw DataError("\(path): expected a 4-D array (N, C, H, W) of images for --encoder cnn, got shape "
@@ -28,12 +28,8 @@ extension UserData {
             throw DataError("\(path): value at [\(bad / x.cols), \(k / s.planeSize), \(k % s.planeSize / s.width), "
                 + "\(k % s.width)] is \(x.storage[bad]) (every value must be finite)")
         }
-        let labels = try loadLabels(labelsPath, rows: x.rows)
-        let names = featureNames ?? (labels.count == 1 ? ["label"] : (0..<labels.count).map { "feature\($0)" })
-        guard names.count == labels.count else {
-            throw DataError("--feature-names: \(names.count) names given but \(labelsPath) has \(labels.count) label columns")
-        }
-        return LabeledData(x: x, labels: labels, featureNames: names, sampleShape: chw)
+        let (labels, classes) = try encodedLabels(labelsPath, rows: x.rows, featureNames: featureNames, classValues: classValues)
+        return LabeledData(x: x, labels: labels.classes, featureNames: labels.names, sampleShape: chw, classValues: classes)
     }
 
     /// The dimensions of the array in `path`, read from its header only (e.g. to choose between the

@@ -12,11 +12,18 @@ public struct DataError: Error, CustomStringConvertible {
 ///
 /// Checks (each failure a `DataError` naming the file): X is 2-D, non-empty and finite (no NaN/±∞);
 /// labels are integers (int/uint/bool arrays, or floats holding whole numbers), 1-D or 2-D, with N
-/// rows matching X; no negative label; every feature has at least two classes; the number of
-/// feature names (when given) equals F.
+/// rows matching X; every feature has at least two classes; the number of feature names (when
+/// given) equals F.
+///
+/// Label values are encoded per column like scikit-learn's `LabelEncoder` (`LabelEncoder.swift`):
+/// the sorted distinct values become classes 0..<k, whatever their size or sign; the mapping is
+/// kept in `LabeledData.classValues`. A test file is encoded with its training file's mapping
+/// (`classValues`), and a value the training file does not have is an error.
 public enum UserData {
+    /// - Parameter classValues: the training file's classes per feature, to encode a test file with;
+    ///   nil fits the classes of this file.
     public static func load<T: MCLFloat>(data path: String, labels labelsPath: String, featureNames: [String]?,
-                                         as: T.Type = T.self) throws -> LabeledData<T> {
+                                         classValues: [[Int]]? = nil, as: T.Type = T.self) throws -> LabeledData<T> {
         let xArray = try NPY.read(path)
         guard xArray.shape.count == 2 else {
             throw DataError("\(path): expected a 2-D array (N, D) of samples, got shape \(NPYArray.describe(xArray.shape))")
@@ -32,15 +39,45 @@ public enum UserData {
             throw DataError("\(path): value at row \(bad / x.cols), column \(bad % x.cols) is \(x.storage[bad]) "
                 + "(every value must be finite)")
         }
-        let labels = try loadLabels(labelsPath, rows: x.rows)
-        let names = featureNames ?? (labels.count == 1 ? ["label"] : (0..<labels.count).map { "feature\($0)" })
-        guard names.count == labels.count else {
-            throw DataError("--feature-names: \(names.count) names given but \(labelsPath) has \(labels.count) label columns")
-        }
-        return LabeledData(x: x, labels: labels, featureNames: names)
+        let (labels, classes) = try encodedLabels(labelsPath, rows: x.rows, featureNames: featureNames, classValues: classValues)
+        return LabeledData(x: x, labels: labels.classes, featureNames: labels.names, classValues: classes)
     }
 
-    /// Labels as one array per feature, validated against `rows` samples.
+    /// The label file read, checked against the feature names (or the training file's column
+    /// count, when `classValues` is given) and encoded to dense classes; the names default to
+    /// `label` (one column) or `feature0`, `feature1`, ….
+    static func encodedLabels(_ labelsPath: String, rows: Int, featureNames: [String]?,
+                              classValues: [[Int]]?) throws -> (labels: (classes: [[Int]], names: [String]), classValues: [[Int]]) {
+        let raw = try loadLabels(labelsPath, rows: rows)
+        if let classValues, raw.count != classValues.count {
+            throw DataError("\(labelsPath): \(raw.count) label columns, the training labels have \(classValues.count)")
+        }
+        let names = featureNames ?? (raw.count == 1 ? ["label"] : (0..<raw.count).map { "feature\($0)" })
+        guard names.count == raw.count else {
+            throw DataError("--feature-names: \(names.count) names given but \(labelsPath) has \(raw.count) label columns")
+        }
+        var classes: [[Int]] = [], values: [[Int]] = []
+        for (j, column) in raw.enumerated() {
+            let encoder = classValues.map { LabelEncoder(classes: $0[j]) } ?? LabelEncoder(fitting: column)
+            switch encoder.transform(column) {
+            case let .success(k): classes.append(k)
+            case let .failure(u):
+                throw DataError("\(labelsPath): label \(u.value) at row \(u.row), column \(j) does not occur in the "
+                    + "training labels (classes of \(names[j]): \(describeValues(encoder.classes)))")
+            }
+            values.append(encoder.classes)
+        }
+        return ((classes, names), values)
+    }
+
+    /// Up to 10 values, then an ellipsis and the count.
+    static func describeValues(_ v: [Int]) -> String {
+        v.count <= 10 ? v.map(String.init).joined(separator: ", ")
+            : v.prefix(10).map(String.init).joined(separator: ", ") + ", … (\(v.count) values)"
+    }
+
+    /// Label values as one array per feature (as in the file, not yet encoded), validated against
+    /// `rows` samples.
     public static func loadLabels(_ path: String, rows: Int) throws -> [[Int]] {
         let array = try NPY.read(path)
         guard array.shape.count == 1 || array.shape.count == 2 else {
@@ -68,12 +105,6 @@ public enum UserData {
         var features: [[Int]] = []
         for j in 0..<f {
             let column = (0..<n).map { flat[$0 * f + j] }
-            if let neg = column.firstIndex(where: { $0 < 0 }) {
-                throw DataError("\(path): label at row \(neg), column \(j) is \(column[neg]) (labels must be ≥ 0)")
-            }
-            if let maxLabel = column.max(), maxLabel > 1_000_000 {
-                throw DataError("\(path): label \(maxLabel) in column \(j) is too large (at most 1000000 classes)")
-            }
             if Set(column).count < 2 {
                 throw DataError("\(path): label column \(j) has a single class (\(column.first ?? 0)); "
                     + "a feature needs at least two classes to be evaluated")

@@ -97,10 +97,11 @@ public struct RunDirectory: Sendable {
     }
 
     /// Writes the integrated representations (Eq. 5) and the report of a finished run.
-    public func finish<T: MCLFloat>(_ run: MCLRun<T>) throws {
+    /// `report` is what report.json holds (default: the run's report; the CLI adds provenance).
+    public func finish<T: MCLFloat>(_ run: MCLRun<T>, report: JSONValue? = nil) throws {
         try NPY.write(run.integratedTrain, to: path(of: File.integratedRepresentations))
         try NPY.write(run.integratedTest, to: path(of: File.integratedTestRepresentations))
-        try AtomicFile.write(run.report.json, to: path(of: File.report))
+        try AtomicFile.write(report ?? run.report.json, to: path(of: File.report))
     }
 
     /// Writes `checkpoint.json` atomically.

@@ -96,6 +96,14 @@ public struct MultistageContrastiveLearning<T: MCLFloat> {
                             settings: [.batchSize, .clusters, .stages, .sampler])
                     }
                     untrained = budget.samplesInGroupsSmallerThanBatch
+                    if budget.satisfiesEquation4 && untrained > 0 {
+                        progress(.note("warning: stage \(j): Eq. 4 holds, but \(untrained) of \(train.count) samples are in "
+                            + "\(budget.groupsSmallerThanBatch) groups smaller than a batch of \(c.batchSize) and cannot be trained "
+                            + "under cluster-batch"))
+                    }
+                } else {
+                    warnAboutAnchorsWithoutNegatives(stage: j, pseudoLabels: p.labels, trainer: trainer,
+                                                     sampleShape: train.sampleShape, progress: progress)
                 }
             }
             var epochLosses: [Double] = []
@@ -109,6 +117,11 @@ public struct MultistageContrastiveLearning<T: MCLFloat> {
             let clustering = try KMeans<T>(clusterCount: c.clusters, nInit: c.kmeansRestarts, normalizeRows: true,
                                            seed: kmRNG.next()).fit(z)
             history.append(clustering.labels)
+            let distinct = Set(clustering.labels).count
+            if distinct < c.clusters {
+                progress(.note("warning: stage \(j): K-means found only \(distinct) distinct clusters of K = \(c.clusters) "
+                    + "(the representations have fewer than K separate points); later pseudo labels have fewer groups"))
+            }
             let alone = try evaluateRepresentations(train: z, trainLabels: train.labels, test: zTest,
                                                     testLabels: test.labels, knnK: c.knnK)
             let integrated: FeatureScores
@@ -140,6 +153,23 @@ public struct MultistageContrastiveLearning<T: MCLFloat> {
                                                         progress: progress)
         }
         return result
+    }
+
+    /// Warns how many anchor views of stage j under `mask` have no negative at all (their group has
+    /// no other sample in their batch), counted on the batches the stage's sampler draws (the same
+    /// seed as `StageTrainer.train`: the first draw of the RNG `initialModel` leaves), over its
+    /// epochs (at most 100 counted).
+    func warnAboutAnchorsWithoutNegatives(stage j: Int, pseudoLabels: [Int], trainer: StageTrainer<T>,
+                                          sampleShape: [Int], progress: (TrainingEvent) -> Void) {
+        var (_, rng) = trainer.initialModel(sampleShape: sampleShape, stream: 1000 + UInt64(j))
+        guard let sampler = try? makeBatchSampler(.mask, pseudoLabels: pseudoLabels, batchSize: configuration.batchSize,
+                                                  seed: rng.next(), dropLast: true) else { return }
+        let count = MaskNegativeCount(sampler: sampler, epochs: min(configuration.epochs, 100))
+        guard count.anchorsWithoutNegatives > 0 else { return }
+        let share = 100 * Double(count.anchorsWithoutNegatives) / Double(max(count.anchors, 1))
+        progress(.note("warning: stage \(j): \(count.anchorsWithoutNegatives) of \(count.anchors) anchor views "
+            + "(\(String(format: "%.1f", share))%) over \(count.epochs) epoch\(count.epochs == 1 ? "" : "s") have no negative "
+            + "at all under mask (alone in their pseudo-label group within the batch; their loss term is 0)"))
     }
 
     /// The Multi-SimCLR ablation (paper Table 5): N plain SimCLR encoders, concatenated. Member j uses
