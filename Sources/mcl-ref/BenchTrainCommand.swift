@@ -45,7 +45,7 @@ func runBenchTrain(_ args: ParsedArguments) throws -> Int32 {
     c.temperature = c.method.defaultTemperature
     let steps = try args.int("steps", default: 10, min: 1)!
     let warmup = try args.int("warmup", default: 2, min: 0)!
-    let (data, _) = makeImageDataset(dataset, samples: c.batchSize, size: size, seed: c.seed)
+    let (data, _) = try makeImageDataset(dataset, samples: c.batchSize, size: size, seed: c.seed)
     let trainer = StageTrainer<Float>(configuration: c)
     let (model, initialRNG) = trainer.initialModel(sampleShape: data.sampleShape, stream: RNGStream.stageTraining(0))
     var rng = initialRNG

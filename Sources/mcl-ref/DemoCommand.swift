@@ -2,7 +2,8 @@ import Foundation
 import MCLReference
 
 /// `mcl-ref demo`: the paper's key comparison on the built-in `easy-hard` data — SimCLR (stage 0),
-/// MCL (stages 0…N−1 integrated) and Multi-SimCLR (N SimCLR encoders) — over several seeds.
+/// MCL (stages 0…N−1 integrated) and Multi-SimCLR (N SimCLR encoders) — over several seeds; with
+/// `--method moco` the same with MoCo-v2 as the backbone.
 let demoCommand = CommandSpec(
     words: ["demo"],
     summary: "Show feature suppression and its recovery: SimCLR vs MCL vs Multi-SimCLR on built-in data.",
@@ -56,8 +57,8 @@ func runDemo(_ args: ParsedArguments) throws -> Int32 {
     for (i, seed) in seeds.enumerated() {
         c.seed = UInt64(seed)
         printer.log("demo: seed \(seed) (\(i + 1) of \(seeds.count)), \(n) train / \(n) test samples, threads \(Parallel.maxThreads)")
-        let all = EasyHardVectors.make(count: 2 * n, seed: c.seed, as: Float.self)
-        let (train, test) = (all.subset(Array(0..<n)), all.subset(Array(n..<(2 * n))))
+        let data = try DataPreparation.prepare(.builtIn(name: "easy-hard", samples: n, imageSize: 0), seed: c.seed, as: Float.self)
+        let (train, test) = (data.train, data.test)
         provenance = provenance ?? Provenance(builtIn: "easy-hard", train: train, test: test)
         let run = try MultistageContrastiveLearning<Float>(configuration: c).run(
             train: train, test: test, progress: progressHandler(printer, warnings: warnings))
@@ -91,7 +92,7 @@ func runDemo(_ args: ParsedArguments) throws -> Int32 {
     let f = results[0].report.features
     if f.count == 2, summary.rows.count == 3 {
         print(DemoConclusion(simclr: summary.rows[0], mcl: summary.rows[1], multi: summary.rows[2], features: f,
-                             easy: 0, hard: 1, stages: c.stages).text)
+                             easy: 0, hard: 1, stages: c.stages, method: c.method.displayName).text)
     }
     print(String(format: "(%.0f s on %d threads)", seconds, Parallel.maxThreads))
     return 0

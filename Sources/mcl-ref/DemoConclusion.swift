@@ -13,6 +13,8 @@ struct DemoConclusion {
     /// Indices of the easy (dominant) and the hard feature.
     var easy: Int, hard: Int
     var stages: Int
+    /// The backbone's name in the sentences: "SimCLR" or "MoCo" (`--method`).
+    var method = "SimCLR"
 
     /// Smallest difference in accuracy (as a fraction) that the sentences call a change: 5 points.
     static let clearDifference = 0.05
@@ -27,7 +29,7 @@ struct DemoConclusion {
         var lines: [String] = []
         let gap = simclr.mean[easy] - simclr.mean[hard]
         let suppressed = gap > DemoConclusion.clearDifference
-        lines.append("SimCLR (stage 0) reaches \(pct(simclr.mean[easy]))% on '\(e)' and \(pct(simclr.mean[hard]))% on '\(h)'"
+        lines.append("\(method) (stage 0) reaches \(pct(simclr.mean[easy]))% on '\(e)' and \(pct(simclr.mean[hard]))% on '\(h)'"
             + (suppressed ? ": it learns the dominant '\(e)' and suppresses '\(h)'."
                           : ": '\(h)' is not behind '\(e)' here, so there is no suppression to undo."))
         if stages == 1 {
@@ -51,7 +53,7 @@ struct DemoConclusion {
             lines.append(hardText + ", while " + easyText + ".")
         }
         if let multi {
-            let start = "Multi-SimCLR (same width and seeds, no pseudo labels) reaches \(pct(multi.mean[hard]))% on '\(h)'"
+            let start = "Multi-\(method) (same width and seeds, no pseudo labels) reaches \(pct(multi.mean[hard]))% on '\(h)'"
             if stages == 1 {
                 lines.append(start + " (with 1 stage it is stage 0 too).")
             } else if clear(multi, mcl, hard) && mcl.mean[hard] > multi.mean[hard] {

@@ -76,7 +76,7 @@ func runImageDemo(_ args: ParsedArguments) throws -> Int32 {
             c.seed = UInt64(seed)
             printer.log("demo --images: \(dataset) \(size)×\(size), seed \(seed) (\(i + 1) of \(seeds.count)), "
                 + "\(n) train / \(n) test images, threads \(Parallel.maxThreads)")
-            let (train, test) = makeImageDataset(dataset, samples: n, size: size, seed: c.seed)
+            let (train, test) = try makeImageDataset(dataset, samples: n, size: size, seed: c.seed)
             provenance = provenance ?? Provenance(builtIn: dataset, train: train, test: test)
             let run = try MultistageContrastiveLearning<Float>(configuration: c).run(
                 train: train, test: test, progress: progressHandler(printer, warnings: warnings))

@@ -98,68 +98,46 @@ let dataOptions: [OptionSpec] = [
 ]
 
 /// Built-in data sets by name.
-let builtInDatasets = ["easy-hard"] + builtInImageDatasets
+let builtInDatasets = DataPreparation.vectorSets + DataPreparation.imageSets
 
-/// The train and test sets a command runs on: a built-in set or the user's arrays. Options that
-/// would do nothing here are refused first (DataOptionChecks.swift). User labels are encoded to
-/// dense classes with the training file's mapping (`LabelEncoder`).
+/// The train and test sets a command runs on: the options resolved into a `DataSource` (every
+/// option combination checked here, where the flags are known), then prepared by the library
+/// (DataPreparation.swift: generation, reading, label encoding, hold-out, standardisation).
 func loadTrainTest(_ args: ParsedArguments, seed: UInt64) throws -> (LabeledData<Float>, LabeledData<Float>, String) {
+    let p = try DataPreparation.prepare(try dataSource(args), seed: seed, as: Float.self)
+    return (p.train, p.test, p.source)
+}
+
+/// The data options as a `DataSource`; options that do nothing or contradict each other are refused.
+func dataSource(_ args: ParsedArguments) throws -> DataSource {
     try refuseDataOptionsWithoutEffect(args)
-    if let images = try loadImageTrainTest(args, seed: seed) { return images }
     let dataPath = args.string("data"), dataset = args.string("dataset")
     if dataPath != nil && dataset != nil { throw CLIError("--dataset and --data are mutually exclusive") }
-    let fraction = try args.double("test-fraction", default: 0.5) { $0 > 0 && $0 < 1 ? nil : "must be in (0, 1)" }!
-    if dataPath == nil && args.string("test-fraction") != nil {
-        throw CLIError("--test-fraction applies to --data only (a built-in data set has its own test set)")
-    }
-    if let dataPath {
-        guard let labelsPath = args.string("labels") else { throw CLIError("--data needs --labels Y.npy") }
-        let names = try featureNamesOption(args)
-        var all = try UserData.load(data: dataPath, labels: labelsPath, featureNames: names, as: Float.self)
-        if let testPath = args.string("test-data") {
-            guard let testLabels = args.string("test-labels") else { throw CLIError("--test-data needs --test-labels") }
-            if args.string("test-fraction") != nil { throw CLIError("--test-fraction and --test-data are mutually exclusive") }
-            var test = try loadTestFile(testPath, testLabels, like: all, labelsPath: labelsPath, images: false)
-            guard test.x.cols == all.x.cols else {
-                throw CLIError("\(testPath): samples have \(test.x.cols) values, \(dataPath) has \(all.x.cols)")
-            }
-            if !args.has("no-standardize") { standardizeInputs(&all, &test) }
-            return (all, test, dataPath)
+    guard let dataPath else {
+        if args.string("test-fraction") != nil {
+            throw CLIError("--test-fraction applies to --data only (a built-in data set has its own test set)")
         }
-        guard all.count >= 2 else { throw CLIError("\(dataPath): need at least 2 samples to split, got \(all.count)") }
-        var (train, test) = all.split(testFraction: fraction, seed: seed)
-        if !args.has("no-standardize") { standardizeInputs(&train, &test) }
-        return (train, test, dataPath)
+        let name = try args.choice("dataset", builtInDatasets, default: "easy-hard")
+        let n = try args.int("samples", default: 2048, min: 2)!
+        let size = try args.int("size", default: 16)!
+        let isImage = builtInImageDatasets.contains(name)
+        if isImage && size != 16 && size != 32 { throw CLIError("--size: must be 16 or 32, got \(size)") }
+        try checkBuiltInSize(samples: n, valuesPerSample: isImage
+            ? (name == "trifeature" ? 3 : 3 + CifarMnistLike.digitCopies) * size * size : 32)
+        return .builtIn(name: name, samples: n, imageSize: size)
     }
-    let name = try args.choice("dataset", builtInDatasets, default: "easy-hard")
-    let n = try args.int("samples", default: 2048, min: 2)!
-    try checkBuiltInSize(samples: n, valuesPerSample: 32)
-    let all = EasyHardVectors.make(count: 2 * n, seed: seed, as: Float.self)
-    return (all.subset(Array(0..<n)), all.subset(Array(n..<(2 * n))), name)
-}
-
-/// A separate held-out file, its labels encoded with the training file's classes; a different
-/// number of label columns is named as such (not blamed on --feature-names).
-func loadTestFile(_ testPath: String, _ testLabels: String, like train: LabeledData<Float>, labelsPath: String,
-                  images: Bool) throws -> LabeledData<Float> {
-    do {
-        return images
-            ? try UserData.loadImages(data: testPath, labels: testLabels, featureNames: train.featureNames,
-                                      classValues: train.classValues, as: Float.self)
-            : try UserData.load(data: testPath, labels: testLabels, featureNames: train.featureNames,
-                                classValues: train.classValues, as: Float.self)
-    } catch let e as DataError where e.message.contains("the training labels have") {
-        throw CLIError(e.message.replacingOccurrences(of: "the training labels have", with: "\(labelsPath) has"))
+    guard let labelsPath = args.string("labels") else { throw CLIError("--data needs --labels Y.npy") }
+    var files = UserFiles(data: dataPath, labels: labelsPath, featureNames: try featureNamesOption(args),
+                          standardize: !args.has("no-standardize"), images: try userDataAreImages(args, dataPath: dataPath))
+    if let testPath = args.string("test-data") {
+        guard let testLabels = args.string("test-labels") else { throw CLIError("--test-data needs --test-labels") }
+        if args.string("test-fraction") != nil { throw CLIError("--test-fraction and --test-data are mutually exclusive") }
+        files.testData = testPath
+        files.testLabels = testLabels
+    } else {
+        files.testFraction = try args.double("test-fraction", default: 0.5) { $0 > 0 && $0 < 1 ? nil : "must be in (0, 1)" }!
     }
-}
-
-/// Standardises every input column with the train set's mean and standard deviation (user data
-/// comes in any scale; the augmentation noise σ is in standardised units).
-func standardizeInputs(_ train: inout LabeledData<Float>, _ test: inout LabeledData<Float>) {
-    let s = Standardizer(fitting: train.x)
-    train.x = s.transform(train.x)
-    test.x = s.transform(test.x)
-    train.standardization = .perColumn(s)
+    return .files(files)
 }
 
 /// Checks the data against the run's settings before anything is trained or written.
