@@ -104,8 +104,13 @@ let builtInDatasets = DataPreparation.vectorSets + DataPreparation.imageSets
 /// option combination checked here, where the flags are known), then prepared by the library
 /// (DataPreparation.swift: generation, reading, label encoding, hold-out, standardisation).
 func loadTrainTest(_ args: ParsedArguments, seed: UInt64) throws -> (LabeledData<Float>, LabeledData<Float>, String) {
-    let p = try DataPreparation.prepare(try dataSource(args), seed: seed, as: Float.self)
-    return (p.train, p.test, p.source)
+    let source = try dataSource(args)
+    do {
+        let p = try DataPreparation.prepare(source, seed: seed, as: Float.self)
+        return (p.train, p.test, p.source)
+    } catch let e as DataError where e.setting == .featureNames {
+        throw CLIError("--feature-names: " + e.message)
+    }
 }
 
 /// The data options as a `DataSource`; options that do nothing or contradict each other are refused.

@@ -120,7 +120,7 @@ final class ImagePipelineTests: XCTestCase {
         XCTAssertEqual(images.sampleShape, [2, 3, 4])
         XCTAssertEqual(images.x.rows, 6)
         XCTAssertEqual(images.x.storage, values)
-        for (file, hint) in [("x2.npy", "use --encoder mlp"), ("x3.npy", "(6, 2, 12)")] {
+        for (file, hint) in [("x2.npy", "use the MLP encoder"), ("x3.npy", "(6, 2, 12)")] {
             XCTAssertThrowsError(try UserData.loadImages(data: dir + "/" + file, labels: dir + "/y.npy", featureNames: nil,
                                                          as: Float.self)) { error in
                 XCTAssert("\(error)".contains("expected a 4-D array (N, C, H, W)"), "\(error)")

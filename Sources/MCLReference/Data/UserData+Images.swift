@@ -10,9 +10,9 @@ extension UserData {
                                                classValues: [[Int]]? = nil, as: T.Type = T.self) throws -> LabeledData<T> {
         let array = try NPY.read(path)
         guard array.shape.count == 4 else {
-            throw DataError("\(path): expected a 4-D array (N, C, H, W) of images for --encoder cnn, got shape "
+            throw DataError("\(path): expected a 4-D array (N, C, H, W) of images for the CNN encoder, got shape "
                 + "\(NPYArray.describe(array.shape))"
-                + (array.shape.count == 2 ? " (a 2-D array (N, D) is vector data: use --encoder mlp)" : ""))
+                + (array.shape.count == 2 ? " (a 2-D array (N, D) is vector data: use the MLP encoder)" : ""))
         }
         guard array.dtype.isFloatingPoint else {
             throw DataError("\(path): expected float32 or float64 images, got dtype \(array.dtype.descr)")

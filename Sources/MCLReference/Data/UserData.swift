@@ -1,9 +1,13 @@
 import Foundation
 
-/// A user's data failed validation: one line naming the file (or flag) and the problem.
+/// A user's data failed validation: one line naming the file and the problem. When the problem is
+/// in a setting rather than a file, `setting` names it (`UserFiles` field), so a front end can name
+/// its own option for it (the CLI prefixes `--feature-names:`).
 public struct DataError: Error, CustomStringConvertible {
+    public enum Setting: Sendable { case featureNames }
     public var message: String
-    public init(_ message: String) { self.message = message }
+    public var setting: Setting?
+    public init(_ message: String, setting: Setting? = nil) { self.message = message; self.setting = setting }
     public var description: String { message }
 }
 
@@ -54,7 +58,8 @@ public enum UserData {
         }
         let names = featureNames ?? (raw.count == 1 ? ["label"] : (0..<raw.count).map { "feature\($0)" })
         guard names.count == raw.count else {
-            throw DataError("--feature-names: \(names.count) names given but \(labelsPath) has \(raw.count) label columns")
+            throw DataError("\(names.count) names given for the label columns, but \(labelsPath) has \(raw.count) label columns",
+                            setting: .featureNames)
         }
         var classes: [[Int]] = [], values: [[Int]] = []
         for (j, column) in raw.enumerated() {
