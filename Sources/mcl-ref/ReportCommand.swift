@@ -3,7 +3,7 @@ import MCLNumerics
 import MCLReference
 
 /// The file of a run directory that `report` reads (written last by `train --out DIR`).
-let runReportFileName = "report.json"
+let runReportFileName = RunDirectory.File.report
 
 /// `mcl-ref report DIR --out FILE`: one self-contained HTML page about a finished run.
 let reportCommand = CommandSpec(
