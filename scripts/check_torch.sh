@@ -24,7 +24,11 @@ if [ -z "$PY" ] || ! "$PY" -c 'import torch, numpy' 2>/dev/null; then
     VENV=${TORCH_VENV:-$ROOT/.venv-torch}
     if ! "$VENV/bin/python" -c 'import torch, numpy' 2>/dev/null; then
         echo "check_torch: installing PyTorch (CPU) and numpy into $VENV" >&2
-        python3 -m venv "$VENV" || { echo "check_torch: cannot create $VENV"; echo "0 passed, 1 failed"; exit 1; }
+        if ! python3 -m venv "$VENV"; then   # Debian ships venv separately
+            command -v apt-get >/dev/null && { apt-get update -qq && apt-get install -y -qq python3-venv; } >&2
+            rm -rf "$VENV"
+            python3 -m venv "$VENV" || { echo "check_torch: cannot create $VENV"; echo "0 passed, 1 failed"; exit 1; }
+        fi
         "$VENV/bin/pip" install -q numpy torch --index-url https://download.pytorch.org/whl/cpu 2>/dev/null \
             || "$VENV/bin/pip" install -q numpy torch \
             || { echo "check_torch: pip install torch failed"; echo "0 passed, 1 failed"; exit 1; }
