@@ -22,6 +22,7 @@ let traceCommand = CommandSpec(
         .value("out", "DIR", "the trace directory (required)"),
         .value("first-steps", "N", "record every step s < N of each stage", default: "3"),
         .value("steps-every", "M", "and every step s with s % M == 0", default: "50"),
+        .value("world-size", "W", "simulate DistributedDataParallel on W ranks (SimCLR): each step records every rank's batch, views and loss, the all-reduced gradient and the update", default: "1"),
     ] + imageOptions + mclOptions.filter { $0.name != "multi-simclr" && $0.name != "json" },
     run: runTrace
 )
@@ -31,6 +32,10 @@ func runTrace(_ args: ParsedArguments) throws -> Int32 {
     guard let out = try outOption(args) else { throw CLIError("--out: missing (the directory to write the trace into)") }
     let firstSteps = try args.int("first-steps", default: 3, min: 0)!
     let stepsEvery = try args.int("steps-every", default: 50, min: 1)!
+    let worldSize = try args.int("world-size", default: 1, min: 1)!
+    if worldSize > 1 && c.method != .simclr {
+        throw CLIError("--world-size: data parallelism is modelled for --method simclr only, not \(c.method.rawValue)")
+    }
     let fm = FileManager.default
     var isDir: ObjCBool = false
     let outExists = fm.fileExists(atPath: out, isDirectory: &isDir)
@@ -55,7 +60,8 @@ func runTrace(_ args: ParsedArguments) throws -> Int32 {
     do {
         let recorder = try TraceRecorder<Float>(directory: temp, firstSteps: firstSteps, stepsEvery: stepsEvery)
         try recorder.recordData(train: train, test: test)
-        let mcl = MultistageContrastiveLearning<Float>(configuration: c, observer: recorder.observer)
+        var mcl = MultistageContrastiveLearning<Float>(configuration: c, observer: recorder.observer)
+        mcl.worldSize = worldSize
         let run = try mcl.run(train: train, test: test, progress: progressHandler(printer),
                               stageCompleted: { try recorder.stageCompleted($0) })
         try recorder.finish(run: run, header: [
@@ -65,7 +71,9 @@ func runTrace(_ args: ParsedArguments) throws -> Int32 {
             ("command", .array(CommandLine.arguments.dropFirst().map { .string($0) })),
             ("configuration", .object(c.json)),
             ("sample_shape", .array(train.sampleShape.map { .number(Double($0)) })),
-            ("conventions", .object(traceConventions(c) + (c.method == .moco ? mocoTraceConventions : []))),
+            ("world_size", .number(Double(worldSize))),
+            ("conventions", .object(traceConventions(c) + (c.method == .moco ? mocoTraceConventions : [])
+                                    + (worldSize > 1 ? dataParallelTraceConventions : []))),
         ])
         // Into place: an existing (empty, or previous-trace) directory is moved aside first.
         var old: String?
@@ -122,4 +130,9 @@ func traceConventions(_ c: MCLConfiguration) -> [(String, JSONValue)] {
 let mocoTraceConventions: [(String, JSONValue)] = [
     ("method", "moco"),
     ("moco_step", "MoCo-v2 replaces 'step': (1) key model ← m·key + (1 − m)·model, parameters only (m = configuration.moco_momentum); (2) q = head(encoder(view 1 = rows 0..<b)) in train mode, k = normalize(key_head(key_encoder(view 2 = rows b..<2b))) in train mode (separate BatchNorm statistics); (3) loss = mean_i −log softmax([q̂_i·k_i, q̂_i·queue_l …]/τ)[0] over admissible queue entries l: all at stage 0, else those whose queue label equals mask_labels[i] (−1 never matches); (4) backward through q only, optimiser; (5) enqueue k_i with mask_labels[i] (0 at stage 0) at queue_pointer, wrapping. key_state_after, queue_after, queue_labels_after and queue_pointer_after hold the state after the step; the queue before step s is the one after step s − 1, before step 0 stage<j>/initial_queue.npy (labels initial_queue_labels.npy); the key model before step 0 is the initial model"),
+]
+
+/// What differs in a data-parallel trace (`--world-size W`, W > 1).
+let dataParallelTraceConventions: [(String, JSONValue)] = [
+    ("data_parallel", "each step is one DistributedDataParallel step on W ranks: rank r takes batch r of the sampler built with world_size W and rank r (steps/<s>/rank<r>/batch.npy), forwards its own views (rank<r>/views.npy) in train mode with its own BatchNorm statistics, and computes its own loss, a mean over its own batch (rank<r>/loss.npy); grad/* is the all-reduced gradient, the mean over ranks of each rank's gradient, i.e. the gradient of loss.npy = the mean of the ranks' losses; the optimiser applies it once; BatchNorm running statistics in state_after are rank 0's (DDP broadcasts rank 0's buffers). batch.npy and views.npy of the step are rank 0's"),
 ]

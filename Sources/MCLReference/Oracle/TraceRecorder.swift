@@ -17,6 +17,8 @@ import MCLNumerics
 ///     stage<j>/steps/<s>/state_after/…         model after the update
 ///     stage<j>/steps/<s>/optimizer_after/…     optimiser state after the update
 ///     stage<j>/steps/<s>/{state,optimizer}_before/…   only when step s − 1 is not recorded
+///     stage<j>/steps/<s>/rank<r>/{batch,views,mask_labels,loss}.npy   data parallelism only (world size > 1):
+///                                              each rank's batch, views and own loss; grad/ is the all-reduced mean
 ///     stage<j>/initial_queue.npy, initial_queue_labels.npy   MoCo only: the queue before step 0
 ///     stage<j>/steps/<s>/key_state_after/…, queue_after.npy, queue_labels_after.npy, queue_pointer_after.npy
 ///                                              MoCo only: key model, queue and its labels after the step
@@ -158,7 +160,18 @@ public final class TraceRecorder<T: MCLFloat> {
         if let m = r.maskLabels {
             try write(ints: m, "\(dir)/mask_labels.npy", "\(at): pseudo label of each batch sample (Eq. 3 mask)")
         }
-        try write(FixtureTensor.scalar("", r.loss).array, "\(dir)/loss.npy", "\(at): the loss before the update (0-d)")
+        try write(FixtureTensor.scalar("", r.loss).array, "\(dir)/loss.npy",
+                  r.ranks == nil ? "\(at): the loss before the update (0-d)"
+                                 : "\(at): the mean over ranks of each rank's loss, before the update (0-d)")
+        for (k, rank) in (r.ranks ?? []).enumerated() {
+            let rd = "\(dir)/rank\(k)", ra = "\(at) rank \(k)"
+            try write(ints: rank.batch, "\(rd)/batch.npy", "\(ra): training-sample indices of this rank's batch (b)")
+            try write(rank.views, "\(rd)/views.npy", "\(ra): augmented views of this rank's batch [view 1; view 2] (2b×D)")
+            if let m = rank.maskLabels {
+                try write(ints: m, "\(rd)/mask_labels.npy", "\(ra): pseudo label of each batch sample (Eq. 3 mask)")
+            }
+            try write(FixtureTensor.scalar("", rank.loss).array, "\(rd)/loss.npy", "\(ra): this rank's own loss (mean over its batch), before the update (0-d)")
+        }
         try writeNamed(r.gradients, "\(dir)/grad", "\(at): dL/dθ")
         try writeNamed(r.model.stateDict(), "\(dir)/state_after", "\(at): model after the update")
         try writeNamed(r.optimizer.namedState(like: r.model.namedParameters()), "\(dir)/optimizer_after", "\(at): optimiser state after the update")

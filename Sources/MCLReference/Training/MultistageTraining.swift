@@ -36,6 +36,8 @@ public struct MultistageContrastiveLearning<T: MCLFloat> {
     public var configuration: MCLConfiguration
     /// Passed to every stage's trainer (not to the Multi-SimCLR members); see TrainingObserver.swift.
     public var observer: TrainingObserver<T>?
+    /// Simulated DistributedDataParallel ranks of every stage's training (`StageTrainer.worldSize`).
+    public var worldSize: Int = 1
 
     public init(configuration: MCLConfiguration, observer: TrainingObserver<T>? = nil) {
         self.configuration = configuration
@@ -61,7 +63,8 @@ public struct MultistageContrastiveLearning<T: MCLFloat> {
                     resuming completed: [StageArtifacts<T>] = [],
                     stageCompleted: (StageArtifacts<T>) throws -> Void = { _ in }) throws -> MCLRun<T> {
         let c = configuration
-        let trainer = StageTrainer<T>(configuration: c, observer: observer)
+        var trainer = StageTrainer<T>(configuration: c, observer: observer)
+        trainer.worldSize = worldSize
         var result = MCLRun<T>(report: MCLReport(features: train.featureNames, configuration: c.json), stages: [])
         if c.probeRawInput {
             result.report.rawInput = try evaluateRepresentations(

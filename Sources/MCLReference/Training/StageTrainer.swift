@@ -36,6 +36,10 @@ public struct StageTrainer<T: MCLFloat> {
     public var configuration: MCLConfiguration
     /// Sees every stage start and step (TrainingObserver.swift); nil: nothing is recorded.
     public var observer: TrainingObserver<T>?
+    /// W ≥ 1 simulated DistributedDataParallel ranks (DataParallelStep.swift): each step takes one
+    /// batch per rank from the sampler's rank r and applies the all-reduced (mean) gradient. 1: the
+    /// ordinary single-process step. SimCLR only.
+    public var worldSize: Int = 1
 
     public init(configuration: MCLConfiguration, observer: TrainingObserver<T>? = nil) {
         self.configuration = configuration
@@ -98,8 +102,16 @@ public struct StageTrainer<T: MCLFloat> {
         let augment = makeAugmenter(sampleShape: shape)
         let groups = pseudoLabels ?? [Int](repeating: 0, count: x.rows)
         let strategy: NegativeSamplingStrategy = pseudoLabels == nil ? .mask : c.sampler
-        let sampler = try makeBatchSampler(strategy, pseudoLabels: groups, batchSize: c.batchSize,
-                                           seed: rng.next(), dropLast: true)
+        guard worldSize == 1 || c.method == .simclr else {
+            throw TrainingError(message: "\(name): data parallelism (world size \(worldSize)) is modelled for SimCLR only",
+                                settings: [])
+        }
+        let samplerSeed = rng.next()
+        let samplers = try (0..<max(worldSize, 1)).map { r in
+            try makeBatchSampler(strategy, pseudoLabels: groups, batchSize: c.batchSize, worldSize: worldSize, rank: r,
+                                 seed: samplerSeed, dropLast: true)
+        }
+        let sampler = samplers[0]
         var augRNG = rng.split()
         var objectiveRNG = rng.split()
         let objective = makeObjective(model: model, sampleCount: x.rows, rng: &objectiveRNG)
@@ -124,13 +136,30 @@ public struct StageTrainer<T: MCLFloat> {
         for epoch in 0..<c.epochs {
             let start = DispatchTime.now().uptimeNanoseconds
             var sum = 0.0, count = 0, samples = 0
-            for batch in sampler.batches(epoch: epoch) {
-                let xb = x.gatherRows(batch)
-                let views = Matrix.vconcat([augment(xb, &augRNG), augment(xb, &augRNG)])
-                let labels = objective.lossLabels(batchLabels: pseudoLabels == nil ? nil : batch.map { groups[$0] },
-                                                  sampler: strategy)
+            let rankBatches = samplers.map { $0.batches(epoch: epoch) }
+            for (index, batch) in rankBatches[0].enumerated() {
+                // One batch per rank (one rank unless worldSize > 1), augmented in rank order.
+                let batches = rankBatches.map { $0[index] }
+                let rankViews = batches.map { b in
+                    let xb = x.gatherRows(b)
+                    return Matrix.vconcat([augment(xb, &augRNG), augment(xb, &augRNG)])
+                }
+                let rankLabels = batches.map { b in
+                    objective.lossLabels(batchLabels: pseudoLabels == nil ? nil : b.map { groups[$0] }, sampler: strategy)
+                }
+                let (views, labels) = (rankViews[0], rankLabels[0])
                 let lr = schedule.lr(at: t)
-                let result = step(views: views, labels: labels, learningRate: lr)
+                let result: TrainingStep<T>.Result
+                var ranks: [RankStepRecord<T>]? = nil
+                if worldSize == 1 {
+                    result = step(views: views, labels: labels, learningRate: lr)
+                } else {
+                    let dp = step.dataParallel(views: rankViews, labels: rankLabels, learningRate: lr)
+                    result = dp.result
+                    ranks = batches.indices.map { r in
+                        RankStepRecord(batch: batches[r], views: rankViews[r], maskLabels: rankLabels[r], loss: dp.rankLosses[r])
+                    }
+                }
                 let value = Double(result.loss)
                 switch result.status {
                 case .ok: break
@@ -152,11 +181,11 @@ public struct StageTrainer<T: MCLFloat> {
                                                           maskLabels: labels, loss: result.loss, learningRate: lr,
                                                           gradients: step.model.namedGradients(positional: result.gradients),
                                                           model: step.model, optimizer: step.optimizer,
-                                                          objective: step.objective)))
+                                                          objective: step.objective, ranks: ranks)))
                 }
                 sum += value
                 count += 1
-                samples += batch.count
+                samples += batch.count * batches.count
                 t += 1
             }
             lastLoss = sum / Double(max(count, 1))

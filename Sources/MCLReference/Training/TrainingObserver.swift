@@ -56,4 +56,20 @@ public struct TrainingStepRecord<T: MCLFloat> {
     public var optimizer: Optimizer<T>
     /// The objective after the step (MoCo: its key model and queue after the enqueue).
     public var objective: Objective<T>
+    /// Under data parallelism (`StageTrainer.worldSize` > 1): each rank's batch, views and own loss;
+    /// then `batch`, `views` and `maskLabels` are rank 0's, `loss` the mean over ranks and `gradients`
+    /// the all-reduced mean (DataParallelStep.swift). nil for an ordinary step.
+    public var ranks: [RankStepRecord<T>]? = nil
+}
+
+/// One rank's share of a data-parallel step.
+public struct RankStepRecord<T: MCLFloat> {
+    /// Training-sample indices of this rank's batch (b).
+    public var batch: [Int]
+    /// [view 1; view 2] of this rank's batch (2b×D).
+    public var views: Matrix<T>
+    /// Pseudo label per batch sample when the loss is masked, else nil.
+    public var maskLabels: [Int]?
+    /// This rank's own loss (mean over its batch) before the update.
+    public var loss: T
 }
