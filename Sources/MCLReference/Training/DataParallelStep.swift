@@ -34,7 +34,7 @@ extension TrainingStep {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public mutating func dataParallel(views: [Matrix<T>], labels: [[Int]?], learningRate: Double) -> DataParallelResult {
-        guard case .simclr(let ntxent) = objective else {
+        guard case .simclr = objective else {
             preconditionFailure("TrainingStep.dataParallel: only SimCLR is modelled under data parallelism")
         }
         precondition(!views.isEmpty && labels.count == views.count,
@@ -45,35 +45,24 @@ extension TrainingStep {
         var rank0: ContrastiveModel<T>? = nil
         var embeddings = Matrix<T>(rows: 0, cols: 0)
         for (r, v) in views.enumerated() {
-            var replica = model
-            let (_, z, cache) = replica.forward(v, mode: .train)
-            let out = ntxent(z, pseudoLabels: labels[r])
-            rankLosses.append(out.loss)
-            if r == 0 { rank0 = replica; embeddings = z }
-            guard out.loss.isFinite, out.dEmbeddings.isFinite else {
-                return DataParallelResult(result: Result(status: .nonFiniteLoss, loss: out.loss, embeddings: z, gradients: []),
-                                          rankLosses: rankLosses)
+            var replica = self  // rank r's replica: the same parameters, its own forward and BatchNorm statistics
+            let g = replica.lossAndGradients(views: v, labels: labels[r])
+            rankLosses.append(g.loss)
+            if r == 0 { rank0 = replica.model; embeddings = g.embeddings }
+            guard g.status == .ok else {
+                return DataParallelResult(result: Result(status: g.status, loss: g.loss, embeddings: g.embeddings,
+                                                         gradients: g.gradients), rankLosses: rankLosses)
             }
-            let g = ContrastiveModel<T>.gradientTensors(replica.backward(out.dEmbeddings, cache).gradients)
-            if sum.isEmpty { sum = g } else {
-                for k in sum.indices { for i in sum[k].indices { sum[k][i] += g[k][i] } }
+            if sum.isEmpty { sum = g.gradients } else {
+                for k in sum.indices { for i in sum[k].indices { sum[k][i] += g.gradients[k][i] } }
             }
         }
         // All-reduce: the mean over ranks (summed in rank order, then divided by W).
         let grads = sum.map { $0.map { $0 / w } }
         let loss = rankLosses.reduce(0, +) / w
-        if let bad = grads.firstIndex(where: { !$0.allSatisfy { $0.isFinite } }) {
-            return DataParallelResult(result: Result(status: .nonFiniteGradient(position: bad), loss: loss,
-                                                     embeddings: embeddings, gradients: grads), rankLosses: rankLosses)
-        }
         model = rank0!  // rank 0's BatchNorm buffers (DDP broadcasts them); parameters are unchanged so far
-        optimizer.lr = learningRate
-        optimizer.step(&model, gradients: grads)
-        if let bad = model.parameterTensors.firstIndex(where: { !$0.allSatisfy { $0.isFinite } }) {
-            return DataParallelResult(result: Result(status: .nonFiniteParameter(position: bad), loss: loss,
-                                                     embeddings: embeddings, gradients: grads), rankLosses: rankLosses)
-        }
-        return DataParallelResult(result: Result(status: .ok, loss: loss, embeddings: embeddings, gradients: grads),
+        let status = update(gradients: grads, learningRate: learningRate, batchSize: views[0].rows / 2)
+        return DataParallelResult(result: Result(status: status, loss: loss, embeddings: embeddings, gradients: grads),
                                   rankLosses: rankLosses)
     }
 }

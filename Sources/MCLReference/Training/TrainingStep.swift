@@ -1,7 +1,9 @@
 /// One optimiser step of any contrastive method — the only copy of the training loop's body.
 ///
 /// Stage training (StageTrainer.swift), `bench mlp`, `bench train` (with a `StepProfiler`), `trace`
-/// (through the trainer's observer) and the step fixtures all call `callAsFunction`. Each call:
+/// (through the trainer's observer) and the step fixtures all call `callAsFunction`; the simulated
+/// data-parallel step (DataParallelStep.swift) calls its two halves, `lossAndGradients` per rank and
+/// `update` once with the all-reduced gradients. Each call:
 ///
 ///  1. forward the views through the online model (train mode: BatchNorm uses and updates batch
 ///     statistics);
@@ -46,7 +48,18 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
         public var gradients: [[T]]
     }
 
-    /// One step on two views of a batch.
+    /// What the first half of a step computed, before any update.
+    public struct Gradients: Sendable {
+        public var status: Status
+        public var loss: T
+        public var embeddings: Matrix<T>
+        /// dL/dθ by parameter position (empty if the loss was not finite).
+        public var gradients: [[T]]
+        /// MoCo: the normalised keys of this step, enqueued after the update.
+        var keys: Matrix<T>?
+    }
+
+    /// One step on two views of a batch: `lossAndGradients`, then `update`.
     /// - Parameters:
     ///   - views: [view 1; view 2] stacked, 2B×D: rows i and i + B are the two views of sample i.
     ///   - labels: pseudo label per sample (B) as the loss must see them (`Objective.lossLabels`), or nil.
@@ -56,6 +69,19 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
     @_specialize(where T == Double)
     public mutating func callAsFunction(views: Matrix<T>, labels: [Int]?, learningRate: Double,
                                         profiler: StepProfiler? = nil) -> Result {
+        let g = lossAndGradients(views: views, labels: labels, profiler: profiler)
+        guard g.status == .ok else { return Result(status: g.status, loss: g.loss, embeddings: g.embeddings, gradients: g.gradients) }
+        let status = update(gradients: g.gradients, learningRate: learningRate, keys: g.keys, labels: labels,
+                            batchSize: views.rows / 2, profiler: profiler)
+        return Result(status: status, loss: g.loss, embeddings: g.embeddings, gradients: g.gradients)
+    }
+
+    /// The first half of a step: forward (train mode, so BatchNorm buffers move), the objective's
+    /// loss (MoCo: momentum update of the key model and the keys), backward. No parameter changes.
+    /// - Shape: views 2B×D, labels B.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public mutating func lossAndGradients(views: Matrix<T>, labels: [Int]?, profiler: StepProfiler? = nil) -> Gradients {
         precondition(views.rows >= 2 && views.rows % 2 == 0, "TrainingStep: views are \(views.shapeDescription), expected 2B×D")
         let b = views.rows / 2
         precondition(labels.map { $0.count == b } ?? true, "TrainingStep: \(labels!.count) labels for B = \(b)")
@@ -89,12 +115,19 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
             objective = .moco(moco)
         }
         guard loss.isFinite, dz.isFinite else {
-            return Result(status: .nonFiniteLoss, loss: loss, embeddings: z, gradients: [])
+            return Gradients(status: .nonFiniteLoss, loss: loss, embeddings: z, gradients: [], keys: keys)
         }
         let grads = ContrastiveModel<T>.gradientTensors(model.backward(dz, cache, profiler: profiler).gradients)
         if let bad = grads.firstIndex(where: { !$0.allSatisfy { $0.isFinite } }) {
-            return Result(status: .nonFiniteGradient(position: bad), loss: loss, embeddings: z, gradients: grads)
+            return Gradients(status: .nonFiniteGradient(position: bad), loss: loss, embeddings: z, gradients: grads, keys: keys)
         }
+        return Gradients(status: .ok, loss: loss, embeddings: z, gradients: grads, keys: keys)
+    }
+
+    /// The second half of a step: the optimiser's update with `gradients` at `learningRate`, then the
+    /// objective's bookkeeping (MoCo: enqueue `keys` with `labels`, 0 at stage 0).
+    public mutating func update(gradients grads: [[T]], learningRate: Double, keys: Matrix<T>? = nil, labels: [Int]? = nil,
+                                batchSize b: Int, profiler: StepProfiler? = nil) -> Status {
         optimizer.lr = learningRate
         if let profiler {
             profiler.measure("optimizer") { optimizer.step(&model, gradients: grads) }
@@ -107,8 +140,8 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
             objective = .moco(moco)
         }
         if let bad = model.parameterTensors.firstIndex(where: { !$0.allSatisfy { $0.isFinite } }) {
-            return Result(status: .nonFiniteParameter(position: bad), loss: loss, embeddings: z, gradients: grads)
+            return .nonFiniteParameter(position: bad)
         }
-        return Result(status: .ok, loss: loss, embeddings: z, gradients: grads)
+        return .ok
     }
 }
