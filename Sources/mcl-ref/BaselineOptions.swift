@@ -4,7 +4,7 @@ import MCLReference
 /// "Baselines"): IFM, the debiased loss (DCL) and the cosine temperature schedule (TS).
 let baselineOptions: [OptionSpec] = [
     .value("ifm", "EPSILON", "IFM (Robinson et al. 2021): also train on logits with cosines shifted by ε (official ε = 0.1)"),
-    .value("ifm-alpha", "ALPHA", "IFM: weight α of the perturbed loss, loss = (plain + α·perturbed)/(1 + α)", default: "1"),
+    .value("ifm-alpha", "ALPHA", "IFM: weight α of the perturbed loss, loss = (plain + α·perturbed)/(1 + α); default 1 (official)"),
     .value("debiased", "TAU_PLUS", "DCL (Chuang et al. 2020): debiased negatives with class prior τ⁺ in [0, 1) (official 0.1)"),
     .value("temperature-schedule", "cosine:TMIN:TMAX:PERIOD_EPOCHS",
            "TS (Kukleva et al. 2023): τ per epoch on a cosine from TMAX down to TMIN and back, period in epochs (official cosine:0.1:0.5:400); replaces --temperature"),

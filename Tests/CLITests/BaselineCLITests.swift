@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import MCLNumerics
+@testable import mcl_ref
 
 /// The baseline flags of `train` and `demo --baselines` (issue 14): bad input is one line and exit 2,
 /// and a tiny comparison prints the documented JSON.
@@ -29,6 +30,15 @@ final class BaselineCLITests: XCTestCase {
         try assertRefused(["demo", "--baselines", "--taus", "0.1,-2"], mentions: ["--taus"])
         try assertRefused(["demo", "--baselines", "--temperature", "0.2"], mentions: ["--temperature", "--taus"])
         try assertRefused(["demo", "--baselines", "--images"], mentions: ["--images"])
+        try assertRefused(["trace", "--ifm", "0.1", "--out", "/nonexistent/trace"], mentions: ["--ifm", "plain loss"])
+    }
+
+    /// `--ifm-alpha` defaults to what its help says (the official α = 1).
+    func testIFMAlphaDefaultIsTheAdvertisedOne() throws {
+        let base = try mclConfiguration(try parseCommandLine(["train", "--ifm", "0.1"], commands: [trainCommand]).1)
+        let explicit = try mclConfiguration(try parseCommandLine(["train", "--ifm", "0.1", "--ifm-alpha", "1"], commands: [trainCommand]).1)
+        XCTAssertEqual(JSONValue.object(explicit.json), JSONValue.object(base.json))
+        XCTAssert(baselineOptions.first { $0.name == "ifm-alpha" }?.help.contains("default 1") == true)
     }
 
     /// Two seeds, one τ, two stages, one epoch: every method key, τ key and feature, with mean, sd
