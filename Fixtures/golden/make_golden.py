@@ -25,6 +25,7 @@ import sys
 import numpy as np
 
 from make_golden_analysis import ANALYSIS_COMPONENTS
+from make_golden_baselines import BASELINE_COMPONENTS
 
 
 def load(case_dir, manifest, name):
@@ -396,6 +397,7 @@ COMPONENTS = {"gemm": gemm, "Linear": linear, "ReLU": relu, "BatchNorm1d": batch
               "KMeans": kmeans, "PseudoLabels": pseudo_labels, "Conv2d": conv2d, "BatchNorm2d": batchnorm2d,
               "MaxPool2d": lambda inp, p: pool2d(inp, p, "max"), "AvgPool2d": lambda inp, p: pool2d(inp, p, "avg")}
 COMPONENTS.update(ANALYSIS_COMPONENTS)  # BYOL, Barlow Twins, L2,1, eigen-spectra, Eq. 9: make_golden_analysis.py
+COMPONENTS.update(BASELINE_COMPONENTS)  # IFM, DCL, temperature schedule: make_golden_baselines.py
 
 
 def process(case_dir):

@@ -17,7 +17,7 @@ let demoCommand = CommandSpec(
         .value("seeds", "LIST", "seeds to run, comma-separated", default: demoDefaultSeeds.map(String.init).joined(separator: ",")),
         .value("samples", "N", "train samples (the test set has as many)", default: "2048"),
         .value("report", "FILE", "also write an HTML report (as 'mcl-ref report') of the first seed's run and the summary over seeds"),
-    ] + mclOptions.filter { $0.name != "multi-simclr" } + imageDemoOptions,
+    ] + mclOptions.filter { $0.name != "multi-simclr" } + imageDemoOptions + baselineDemoOptions,
     run: runDemo
 )
 
@@ -30,6 +30,10 @@ struct SeedResult {
 }
 
 func runDemo(_ args: ParsedArguments) throws -> Int32 {
+    if args.has("baselines") { return try runBaselinesDemo(args) }
+    if let flag = ["quick", "taus"].first(where: { args.has($0) || args.string($0) != nil }) {
+        throw CLIError("--\(flag) applies with --baselines only")
+    }
     if args.has("images") {
         if args.string("report") != nil { throw CLIError("--report applies to the vector demo only (not --images)") }
         return try runImageDemo(args)

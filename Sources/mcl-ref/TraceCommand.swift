@@ -29,6 +29,9 @@ let traceCommand = CommandSpec(
 
 func runTrace(_ args: ParsedArguments) throws -> Int32 {
     var c = try mclConfiguration(args)
+    if let flag = ["ifm", "debiased", "temperature-schedule"].first(where: { args.string($0) != nil }) {
+        throw CLIError("--\(flag): a trace's conventions describe the plain loss at a fixed τ; trace a baseline with 'train' instead")
+    }
     guard let out = try outOption(args) else { throw CLIError("--out: missing (the directory to write the trace into)") }
     let firstSteps = try args.int("first-steps", default: 3, min: 0)!
     let stepsEvery = try args.int("steps-every", default: 50, min: 1)!

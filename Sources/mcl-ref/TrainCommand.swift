@@ -23,6 +23,7 @@ let mclOptions: [OptionSpec] = [
     .value("kmeans-restarts", "R", "K-means restarts (k-means++ each)", default: "3"),
     .value("knn", "K", "k of the cosine kNN evaluation", default: "5"),
     .flag("multi-simclr", "also run the Multi-SimCLR ablation (N independent SimCLR encoders)"),
+] + baselineOptions + [
     .flag("json", "print exactly one JSON object on stdout (progress stays on stderr)"),
     .flag("quiet", "no progress on stderr"),
 ]
@@ -37,6 +38,7 @@ func flagName(of setting: TrainingError.Setting) -> String {
     case .stages: return "stages"
     case .sampler: return "sampler"
     case .encoder: return "encoder"
+    case .lossVariant: return "ifm/--debiased"
     }
 }
 /// The smallest accepted τ. NT-Xent divides cosine similarities in [−1, 1] by τ; at τ = 1e-30 the
@@ -81,6 +83,7 @@ func mclConfiguration(_ args: ParsedArguments) throws -> MCLConfiguration {
     c.knnK = try args.int("knn", default: c.knnK, min: 1)!
     c.multiSimCLR = args.has("multi-simclr")
     c.seed = try args.uint64("seed", default: 0)
+    try readBaselineOptions(args, into: &c)
     return c
 }
 

@@ -19,6 +19,12 @@
 /// or masked −∞ entries stay finite.
 /// An anchor with no admissible negative has loss exactly 0 and zero gradient.
 ///
+/// Two options change the loss without changing the layout (InfoNCEVariant.swift):
+/// - `shift` ε (IFM, Losses/IFM.swift): before dividing by τ, the positive's cosine is lowered by ε and
+///   every admissible negative's raised by ε; the gradient formula above is unchanged (ε is a constant).
+/// - `debiasedPrior` τ⁺ (DCL, Losses/DebiasedContrastive.swift): the negative sum is replaced by the
+///   debiased estimate with its clamp; each row's loss and dℓ come from `DebiasedContrastive.row`.
+///
 /// Complexity: two N×M×D GEMMs forward (one here), plus two for the gradients; O(N·M) memory.
 public enum InfoNCE {
     /// Loss, its parts and the gradients w.r.t. both inputs of the core.
@@ -81,7 +87,8 @@ public enum InfoNCE {
     /// The core loss and gradients (see the type's doc comment).
     /// - Shape: anchors N×D, keys M×D, positives N, mask N×M → dAnchors N×D, dKeys M×D.
     @inlinable public static func loss<T: MCLFloat>(anchors q: Matrix<T>, keys k: Matrix<T>, positives: [Int],
-                                                    mask: Mask, temperature tau: T) -> Output<T> {
+                                                    mask: Mask, temperature tau: T, shift: T = 0,
+                                                    debiasedPrior: Double? = nil) -> Output<T> {
         let n = q.rows, m = k.rows
         precondition(q.cols == k.cols, "InfoNCE: anchors \(q.shapeDescription) and keys \(k.shapeDescription) differ in D")
         precondition(positives.count == n, "InfoNCE: \(positives.count) positives for N=\(n) anchors")
@@ -90,6 +97,14 @@ public enum InfoNCE {
         precondition(n > 0, "InfoNCE: no anchors")
         var logits = Matrix<T>(rows: n, cols: m)
         gemm(q, k, transB: .transpose, alpha: 1 / tau, into: &logits)
+        if shift != 0 {
+            // IFM: cos − ε on the positive, cos + ε elsewhere (masked columns become −∞ below anyway).
+            let up = shift / tau
+            for i in 0..<n {
+                for j in 0..<m { logits[i, j] += up }
+                logits[i, positives[i]] -= 2 * up
+            }
+        }
         var negatives = [Int](repeating: 0, count: n)
         for (i, p) in positives.enumerated() {
             precondition(p >= 0 && p < m, "InfoNCE: positive column \(p) of anchor \(i) out of range for M=\(m)")
@@ -113,6 +128,7 @@ public enum InfoNCE {
         // Rows are independent: blocks of rows run in parallel, each row in one fixed order, and the
         // mean is summed over rows in index order afterwards — the same bits for any thread count.
         var lossPerAnchor = [Double](repeating: 0, count: n)
+        let admissibleCounts = negatives
         var g = Matrix<T>(rows: n, cols: m)
         let rowsPerBlock = 32
         logits.storage.withUnsafeBufferPointer { pl in
@@ -133,6 +149,12 @@ public enum InfoNCE {
                                 sum += v
                             }
                             let p = positives[i]
+                            if let tauPlus = debiasedPrior {
+                                pLoss[i] = DebiasedContrastive.row(e: e, count: m, positive: p, maxLogit: mu,
+                                                                   positiveLogit: Double(row[p]), negatives: admissibleCounts[i],
+                                                                   tauPlus: tauPlus, temperature: Double(tau), gradient: out)
+                                continue
+                            }
                             pLoss[i] = mu + Double.log(sum) - Double(row[p])
                             let inverse = 1 / sum
                             for j in 0..<m { out[j] = T(e[j] * inverse) }

@@ -13,10 +13,13 @@
 public struct MoCoInfoNCE<T: MCLFloat>: Equatable, Sendable {
     /// τ; 0.2 as MoCo-v2.
     public var temperature: T
+    /// Plain InfoNCE, or the IFM / debiased (DCL) form on the same logits (InfoNCEVariant.swift).
+    public var variant: InfoNCEVariant
 
-    @inlinable public init(temperature: T = 0.2) {
+    @inlinable public init(temperature: T = 0.2, variant: InfoNCEVariant = .plain) {
         precondition(temperature > 0, "MoCoInfoNCE: temperature must be positive, got \(temperature)")
         self.temperature = temperature
+        self.variant = variant
     }
 
     public struct Output: Sendable {
@@ -51,7 +54,7 @@ public struct MoCoInfoNCE<T: MCLFloat>: Equatable, Sendable {
                 for j in 0..<l where b[j] != a[i] { mask[i, n + j] = false }
             }
         }
-        let core = InfoNCE.loss(anchors: q, keys: keys, positives: Array(0..<n), mask: mask, temperature: temperature)
+        let core = InfoNCE.loss(anchors: q, keys: keys, positives: Array(0..<n), mask: mask, temperature: temperature, variant: variant)
         let dq = normalize.backward(core.dAnchors, cq).dInput
         let dk = normalize.backward(core.dKeys.gatherRows(0..<n), ck).dInput
         return Output(loss: core.loss, perAnchorLoss: core.perAnchorLoss,

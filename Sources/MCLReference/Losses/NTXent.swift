@@ -17,10 +17,13 @@
 public struct NTXent<T: MCLFloat>: Equatable, Sendable {
     /// τ; 0.5 as lightly's default.
     public var temperature: T
+    /// Plain NT-Xent, or the IFM / debiased (DCL) form on the same logits (InfoNCEVariant.swift).
+    public var variant: InfoNCEVariant
 
-    @inlinable public init(temperature: T = 0.5) {
+    @inlinable public init(temperature: T = 0.5, variant: InfoNCEVariant = .plain) {
         precondition(temperature > 0, "NTXent: temperature must be positive, got \(temperature)")
         self.temperature = temperature
+        self.variant = variant
     }
 
     public struct Output: Sendable {
@@ -49,7 +52,8 @@ public struct NTXent<T: MCLFloat>: Equatable, Sendable {
         let labels = pseudoLabels.map { $0 + $0 }
         let mask = InfoNCE.Mask.make(anchors: n, keys: n, excludedColumns: (0..<n).map { $0 },
                                      anchorLabels: labels, keyLabels: labels)
-        let core = InfoNCE.loss(anchors: u, keys: u, positives: positives, mask: mask, temperature: temperature)
+        let core = InfoNCE.loss(anchors: u, keys: u, positives: positives, mask: mask, temperature: temperature,
+                                     variant: variant)
         let dU = add(core.dAnchors, core.dKeys)
         let dZ = normalize.backward(dU, cache).dInput
         return Output(loss: core.loss, perAnchorLoss: core.perAnchorLoss,

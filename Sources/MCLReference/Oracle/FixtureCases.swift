@@ -71,6 +71,7 @@ extension FixtureCase {
             },
         ]
         cases += FixtureCases.analysisCases
+        cases += FixtureCases.baselineCases
         return cases
     }()
 }

@@ -62,6 +62,21 @@ extension MCLConfiguration {
                 queueLength = try int("queue_length")
             }
         }
+        if json["ifm_epsilon"] != nil {
+            lossVariant = .ifm(epsilon: try number("ifm_epsilon"), alpha: try number("ifm_alpha"))
+        }
+        if json["debiased_tau_plus"] != nil {
+            let t = try number("debiased_tau_plus")
+            guard t >= 0 && t < 1 else { throw fail("debiased_tau_plus", "a number in [0, 1)") }
+            lossVariant = .debiased(tauPlus: t)
+        }
+        if json["temperature_schedule"] != nil {
+            guard let text = json["temperature_schedule"]?.stringValue,
+                  case .success(let s) = TemperatureSchedule.parse(text) else {
+                throw fail("temperature_schedule", "cosine:TMIN:TMAX:PERIOD_EPOCHS")
+            }
+            temperatureSchedule = s
+        }
         if json["encoder"] != nil {
             encoder = try choice("encoder", EncoderKind.self)
             convWidths = try ints("conv_widths")

@@ -19,6 +19,10 @@ public struct MCLConfiguration: Sendable {
     public var clusters = 5
     /// τ in Eqs. 1 and 3.
     public var temperature = 0.5
+    /// The loss on the method's logits: plain, IFM or debiased (InfoNCEVariant.swift; issue 14's baselines).
+    public var lossVariant = InfoNCEVariant.plain
+    /// TS: a cosine schedule of τ per epoch that replaces `temperature` (TemperatureSchedule.swift).
+    public var temperatureSchedule: TemperatureSchedule? = nil
     public var epochs = 60
     /// b, the number of samples per batch (2b views).
     public var batchSize = 256
@@ -71,7 +75,19 @@ public struct MCLConfiguration: Sendable {
          ("head_hidden", .number(Double(headHidden))), ("embedding_width", .number(Double(embeddingWidth))),
          ("batch_norm", .bool(batchNorm)), ("noise_std", .number(augmentation.noiseStd)), ("feature_dropout", .number(augmentation.dropout)),
          ("kmeans_restarts", .number(Double(kmeansRestarts))), ("knn_k", .number(Double(knnK))),
-         ("seed", .string(String(seed)))] + encoderJSON + methodJSON
+         ("seed", .string(String(seed)))] + encoderJSON + methodJSON + baselineJSON
+    }
+
+    /// The loss-side baseline settings, only when used (plain runs keep the keys they always had).
+    var baselineJSON: [(String, JSONValue)] {
+        var out: [(String, JSONValue)] = []
+        switch lossVariant {
+        case .plain: break
+        case .ifm(let e, let a): out += [("ifm_epsilon", .number(e)), ("ifm_alpha", .number(a))]
+        case .debiased(let t): out += [("debiased_tau_plus", .number(t))]
+        }
+        if let s = temperatureSchedule { out.append(("temperature_schedule", .string(s.text))) }
+        return out
     }
 
     /// The method, and its own settings when it has any (SimCLR runs keep the keys they always had).

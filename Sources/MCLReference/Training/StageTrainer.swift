@@ -8,7 +8,7 @@ import Foundation
 public struct TrainingError: Error, CustomStringConvertible {
     /// An `MCLConfiguration` setting a user may change.
     public enum Setting: String, Sendable {
-        case learningRate, temperature, batchSize, clusters, stages, sampler, encoder
+        case learningRate, temperature, batchSize, clusters, stages, sampler, encoder, lossVariant
     }
     public var message: String
     public var settings: [Setting]
@@ -71,10 +71,12 @@ public struct StageTrainer<T: MCLFloat> {
         let c = configuration
         switch c.method {
         case .simclr:
-            return .simclr(NTXent(temperature: T(c.temperature)))
+            return .simclr(NTXent(temperature: T(c.initialTemperature), variant: c.lossVariant))
         case .moco:
-            return .moco(MoCo(online: model, momentum: T(c.mocoMomentum), temperature: T(c.temperature),
-                              queueLength: min(c.queueLength, sampleCount), embeddingWidth: c.embeddingWidth, rng: &rng))
+            var moco = MoCo(online: model, momentum: T(c.mocoMomentum), temperature: T(c.initialTemperature),
+                            queueLength: min(c.queueLength, sampleCount), embeddingWidth: c.embeddingWidth, rng: &rng)
+            moco.loss.variant = c.lossVariant
+            return .moco(moco)
         }
     }
 
@@ -93,6 +95,7 @@ public struct StageTrainer<T: MCLFloat> {
         let c = configuration
         let shape = sampleShape ?? [x.cols]
         try c.validateInput(sampleShape: shape)
+        try c.validateBaselines()
         if pseudoLabels != nil && !c.method.hasNegatives {
             throw TrainingError(message: "\(name): \(c.method.rawValue) has no negatives, so MCL's feature-aware negatives "
                 + "(Eq. 3) cannot apply; train it with one stage", settings: [.stages])
@@ -136,6 +139,7 @@ public struct StageTrainer<T: MCLFloat> {
         for epoch in 0..<c.epochs {
             let start = DispatchTime.now().uptimeNanoseconds
             var sum = 0.0, count = 0, samples = 0
+            if let schedule = c.temperatureSchedule { step.objective.temperature = T(schedule.temperature(epoch: epoch)) }
             let rankBatches = samplers.map { $0.batches(epoch: epoch) }
             for (index, batch) in rankBatches[0].enumerated() {
                 // One batch per rank (one rank unless worldSize > 1), augmented in rank order.

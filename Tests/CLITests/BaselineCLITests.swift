@@ -1,0 +1,70 @@
+import Foundation
+import XCTest
+import MCLNumerics
+@testable import mcl_ref
+
+/// The baseline flags of `train` and `demo --baselines` (issue 14): bad input is one line and exit 2,
+/// and a tiny comparison prints the documented JSON.
+final class BaselineCLITests: XCTestCase {
+    let small = ["--samples", "64", "--batch-size", "16", "--epochs", "1", "--hidden", "8", "--rep-width", "4", "--threads", "1"]
+
+    func assertRefused(_ args: [String], mentions: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try runMCLRef(args + small)
+        let shown = "mcl-ref \(args.joined(separator: " "))\nstderr: \(r.stderr)"
+        XCTAssertEqual(r.status, 2, shown, file: file, line: line)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "expected one line — \(shown)", file: file, line: line)
+        XCTAssert(r.stderr.hasPrefix("mcl-ref: error: "), shown, file: file, line: line)
+        for m in mentions { XCTAssert(r.stderr.contains(m), "does not mention '\(m)' — \(shown)", file: file, line: line) }
+        XCTAssertEqual(r.stdout, "", shown, file: file, line: line)
+    }
+
+    func testBadBaselineFlagsAreOneLineExit2() throws {
+        try assertRefused(["train", "--ifm", "0.1", "--debiased", "0.1"], mentions: ["--ifm", "--debiased"])
+        try assertRefused(["train", "--ifm", "-1"], mentions: ["--ifm", "≥ 0"])
+        try assertRefused(["train", "--ifm-alpha", "2"], mentions: ["--ifm-alpha", "--ifm"])
+        try assertRefused(["train", "--debiased", "1"], mentions: ["--debiased", "[0, 1)"])
+        try assertRefused(["train", "--temperature-schedule", "cosine:0.5:0.1:10"], mentions: ["--temperature-schedule", "TMIN ≤ TMAX"])
+        try assertRefused(["train", "--temperature-schedule", "linear:0.1:0.5:10"], mentions: ["--temperature-schedule", "cosine:TMIN:TMAX:PERIOD_EPOCHS"])
+        try assertRefused(["train", "--temperature-schedule", "cosine:0.1:0.5:10", "--temperature", "0.2"], mentions: ["--temperature"])
+        try assertRefused(["demo", "--quick"], mentions: ["--quick", "--baselines"])
+        try assertRefused(["demo", "--baselines", "--taus", "0.1,-2"], mentions: ["--taus"])
+        try assertRefused(["demo", "--baselines", "--temperature", "0.2"], mentions: ["--temperature", "--taus"])
+        try assertRefused(["demo", "--baselines", "--images"], mentions: ["--images"])
+        try assertRefused(["trace", "--ifm", "0.1", "--out", "/nonexistent/trace"], mentions: ["--ifm", "plain loss"])
+    }
+
+    /// `--ifm-alpha` defaults to what its help says (the official α = 1).
+    func testIFMAlphaDefaultIsTheAdvertisedOne() throws {
+        let base = try mclConfiguration(try parseCommandLine(["train", "--ifm", "0.1"], commands: [trainCommand]).1)
+        let explicit = try mclConfiguration(try parseCommandLine(["train", "--ifm", "0.1", "--ifm-alpha", "1"], commands: [trainCommand]).1)
+        XCTAssertEqual(JSONValue.object(explicit.json), JSONValue.object(base.json))
+        XCTAssert(baselineOptions.first { $0.name == "ifm-alpha" }?.help.contains("default 1") == true)
+    }
+
+    /// Two seeds, one τ, two stages, one epoch: every method key, τ key and feature, with mean, sd
+    /// and one accuracy per seed; progress on stderr only.
+    func testTinyComparisonJSON() throws {
+        let r = try runMCLRef(["demo", "--baselines", "--seeds", "0,1", "--taus", "0.5", "--stages", "2", "--json"] + small)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try JSONValue.parse(r.stdout)
+        let baselines = try XCTUnwrap(json["baselines"]?.objectValue)
+        XCTAssertEqual(baselines.map(\.0), ["simclr", "mcl", "multi_simclr", "ifm", "ts", "dcl"])
+        for (method, byTau) in baselines {
+            let taus = try XCTUnwrap(byTau.objectValue).map(\.0)
+            XCTAssertEqual(taus, method == "ts" ? ["cosine:0.1:1:2"] : ["0.5"], method)
+            for (_, byFeature) in try XCTUnwrap(byTau.objectValue) {
+                XCTAssertEqual(try XCTUnwrap(byFeature.objectValue).map(\.0), ["easy", "hard"])
+                for (_, cell) in try XCTUnwrap(byFeature.objectValue) {
+                    let perSeed = try XCTUnwrap(cell["per_seed"]?.arrayValue?.compactMap(\.doubleValue))
+                    XCTAssertEqual(perSeed.count, 2)
+                    XCTAssert(perSeed.allSatisfy { $0 >= 0 && $0 <= 1 })
+                    let mean = try XCTUnwrap(cell["mean"]?.doubleValue)
+                    XCTAssertEqual(mean, perSeed.reduce(0, +) / 2, accuracy: 1e-4)
+                    XCTAssertNotNil(cell["sd"]?.doubleValue)
+                }
+            }
+        }
+        XCTAssertNotNil(json["not_run"]?["fd"])
+        XCTAssert(r.stderr.contains("baselines: seed 1"), "progress goes to stderr")
+    }
+}
