@@ -28,6 +28,9 @@ let traceCommand = CommandSpec(
 
 func runTrace(_ args: ParsedArguments) throws -> Int32 {
     var c = try mclConfiguration(args)
+    if !c.method.hasNegatives {  // the trace conventions and replay_trace.py describe SimCLR and MoCo steps
+        throw CLIError("--method \(c.method.rawValue): trace records simclr and moco steps only (its conventions describe no \(c.method.displayName) step)")
+    }
     guard let out = args.string("out") else { throw CLIError("--out: missing (the directory to write the trace into)") }
     let firstSteps = try args.int("first-steps", default: 3, min: 0)!
     let stepsEvery = try args.int("steps-every", default: 50, min: 1)!
