@@ -216,7 +216,20 @@ final class BYOLBarlowStepTests: XCTestCase {
             XCTAssertEqual(json?["active_head_columns"]?.doubleValue, Double(a.activeHeadColumns))
             XCTAssertNotNil(json?["embedding_analysis"]?["raw"]?["test_min_max_ratio"])
             XCTAssertEqual(one.report.json["configuration"]?["sparse_head_lambda"]?.doubleValue, 1e-3)
+            // easy-hard repeats its inputs: Eq. 9 over all rows leaves out every query with a duplicate; over
+            // the distinct rows it is defined.
+            XCTAssertGreaterThan(a.representation.raw.testMinMaxRatio.duplicateQueries, 0)
+            let distinct = try XCTUnwrap(a.representationDistinct)
+            XCTAssertLessThan(distinct.rows, test.count)
+            XCTAssertEqual(distinct.raw.duplicateQueries, 0)
+            XCTAssert(distinct.raw.mean.isFinite && distinct.raw.mean > 0)
+            XCTAssertNotNil(json?["test_min_max_ratio_distinct_rows"]?["embedding"]?["raw"]?.doubleValue)
         }
+    }
+
+    func testDistinctRowsKeepsFirstOccurrences() {
+        let x = Matrix<Double>([[1, 2], [3, 4], [1, 2], [0, 0], [3, 4]])
+        XCTAssertEqual(StageAnalysis.distinctRows(x), Matrix([[1, 2], [3, 4], [0, 0]]))
     }
 
     /// No negatives: a stage with pseudo labels is refused, naming the stages setting.
