@@ -127,7 +127,7 @@ final class BYOLBarlowStepTests: XCTestCase {
 
     /// SparseHead inside the step: the loss gains λ·‖W‖₂,₁ of the head's last Linear weight, whose
     /// gradient gains the sub-gradient — 0 on an exactly zero column (PyTorch's norm backward at 0) —
-    /// and the whole (loss + penalty) gradient matches central differences, for SimCLR and BYOL.
+    /// and the whole (loss + penalty) gradient matches central differences, for every method.
     func testSparseHeadAddsTheSubgradientOfTheLastHeadWeightInsideTheStep() {
         var model = smallModel(seed: 9)
         guard let (w0, position) = model.headLastLinearWeight else { return XCTFail("no head Linear") }
@@ -138,7 +138,11 @@ final class BYOLBarlowStepTests: XCTestCase {
         var rng = RNG(seed: 10)
         let views: Matrix<Double> = rng.normalMatrix(8, 5)
         let penalty = L21Penalty<Double>(lambda: 0.3)
-        for objective in [Objective<Double>.simclr(NTXent(temperature: 0.5)), .byol(smallBYOL(model: model))] {
+        var queueRNG = RNG(seed: 13)
+        var moco = MoCo(online: model, momentum: 1, temperature: 0.2, queueLength: 5, embeddingWidth: 3, rng: &queueRNG)
+        moco.keyModel = smallModel(seed: 14)   // m = 1: keys do not move with the online model (stop-gradient = finite differences)
+        for objective in [Objective<Double>.simclr(NTXent(temperature: 0.5)), .moco(moco), .byol(smallBYOL(model: model)),
+                          .barlow(BarlowTwinsLoss(lambda: 0.05))] {
             var plain = TrainingStep(model: model, objective: objective, optimizer: .sgd(SGD(lr: 0)))
             var sparse = TrainingStep(model: model, objective: objective, optimizer: .sgd(SGD(lr: 0)), sparseHead: penalty)
             let a = plain(views: views, labels: nil, learningRate: 0), b = sparse(views: views, labels: nil, learningRate: 0)
@@ -230,6 +234,26 @@ final class BYOLBarlowStepTests: XCTestCase {
     func testDistinctRowsKeepsFirstOccurrences() {
         let x = Matrix<Double>([[1, 2], [3, 4], [1, 2], [0, 0], [3, 4]])
         XCTAssertEqual(StageAnalysis.distinctRows(x), Matrix([[1, 2], [3, 4], [0, 0]]))
+    }
+
+    /// SparseHead with MCL stages: a 2-stage SimCLR run with the penalty trains both stages (with
+    /// pseudo labels at stage 1) and reports the analysis per stage and for the integrated representation.
+    func testSparseHeadWorksWithMCLStages() throws {
+        let all = EasyHardVectors.make(count: 320, seed: 4, as: Float.self)
+        var c = tiny(.simclr)
+        c.stages = 2
+        c.sparseHeadLambda = 1e-2
+        let run = try MultistageContrastiveLearning<Float>(configuration: c).run(train: all.subset(Array(0..<192)),
+                                                                                 test: all.subset(Array(192..<320)))
+        XCTAssertEqual(run.report.stages.count, 2)
+        XCTAssertNil(run.report.stages[0].analysis?.integrated)
+        XCTAssertEqual(run.report.stages[1].analysis?.integrated?.features, 8, "stages 0–1 integrated: 2·R")
+        XCTAssertNotNil(run.report.json["integrated"]?.arrayValue?.last?["representation_analysis"]?["raw"])
+        var plain = c
+        plain.sparseHeadLambda = nil
+        let without = try MultistageContrastiveLearning<Float>(configuration: plain).run(train: all.subset(Array(0..<192)),
+                                                                                         test: all.subset(Array(192..<320)))
+        XCTAssertNotEqual(run.stages[1].model, without.stages[1].model, "the penalty changes training")
     }
 
     /// No negatives: a stage with pseudo labels is refused, naming the stages setting.
