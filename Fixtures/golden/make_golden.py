@@ -390,6 +390,109 @@ def moco(inp, p, names):
     return out
 
 
+# ---- BYOL and Barlow Twins steps (a pass per view, SGD) -----------------------------------------
+
+PREDICTOR = [("predictor", ["linear", "bn", "relu", "linear"])]
+
+
+def nets_forward(params, nets, x):
+    """Like model_forward, for any list of (prefix, layer kinds)."""
+    caches, h = [], x
+    for net, kinds in nets:
+        for i, kind in enumerate(kinds):
+            pre = f"{net}.{i}."
+            if kind == "linear":
+                caches.append(("linear", pre, h))
+                h = h @ params[pre + "weight"].T + params[pre + "bias"]
+            elif kind == "bn":
+                h, cache, _, _ = bn_forward(h, params[pre + "weight"], params[pre + "bias"], 1e-5)
+                caches.append(("bn", pre, cache))
+            else:
+                caches.append(("relu", pre, h > 0))
+                h = np.where(h > 0, h, 0.0)
+    return h, caches
+
+
+def nets_backward(params, caches, d):
+    """model_backward that also returns the gradient at the input."""
+    grads = {}
+    for kind, pre, cache in reversed(caches):
+        if kind == "linear":
+            grads[pre + "weight"] = d.T @ cache
+            grads[pre + "bias"] = d.sum(axis=0)
+            d = d @ params[pre + "weight"]
+        elif kind == "bn":
+            d, grads[pre + "weight"], grads[pre + "bias"] = bn_backward(d, cache)
+        else:
+            d = np.where(cache, d, 0.0)
+    return grads, d
+
+
+def two_view_outputs(params, names, grads, z_a, z_b, loss, lr):
+    out = {"embedding": np.concatenate([z_a, z_b]), "loss": np.array(loss)}
+    out.update({"grad." + n: grads[n] for n in names})
+    out.update({"param_after." + n: params[n] - lr * grads[n] for n in names})
+    return out
+
+
+def byol_step(inp, p, names):
+    """One BYOL step from the formulas: online + predictor per view, target (no gradient), SGD, EMA."""
+    params = {n: inp("param." + n) for n in names}
+    model_names = [n for n in names if not n.startswith("predictor.")]
+    target = {n: inp("target_param." + n) for n in model_names}
+    va, vb, lr, b = inp("views_a"), inp("views_b"), p["lr"], inp("views_a").shape[0]
+    z_a, c_a = model_forward(params, va)
+    z_b, c_b = model_forward(params, vb)
+    p_a, pc_a = nets_forward(params, PREDICTOR, z_a)
+    p_b, pc_b = nets_forward(params, PREDICTOR, z_b)
+    t_a, _ = model_forward(target, va)
+    t_b, _ = model_forward(target, vb)
+
+    def direction(pred, targ):
+        u, norm = l2n_forward(pred)
+        v, _ = l2n_forward(targ)
+        return ((u - v) ** 2).sum(axis=1), l2n_backward(-2.0 * v / b, u, norm)
+
+    per_a, dp_a = direction(p_a, t_b)
+    per_b, dp_b = direction(p_b, t_a)
+    loss = (per_a + per_b).mean()
+    grads = {}
+    for pc, dp, c in ((pc_a, dp_a, c_a), (pc_b, dp_b, c_b)):
+        gp, dz = nets_backward(params, pc, dp)
+        gm, _ = nets_backward(params, c, dz)
+        for n, g in list(gp.items()) + list(gm.items()):
+            grads[n] = grads.get(n, 0) + g
+    out = two_view_outputs(params, names, grads, z_a, z_b, loss, lr)
+    step, total = min(p["step"], p["total_steps"]), p["total_steps"]
+    tau = 1 - (1 - p["ema_base"]) * (np.cos(np.pi * step / total) + 1) / 2
+    out.update({"target_param_after." + n: tau * target[n] + (1 - tau) * out["param_after." + n] for n in model_names})
+    return out
+
+
+def barlow_step(inp, p, names):
+    """One Barlow Twins step from the formulas: a pass per view, per-view batch norm, C, SGD."""
+    params = {n: inp("param." + n) for n in names}
+    va, vb, lr, lam, eps = inp("views_a"), inp("views_b"), p["lr"], p["lambda"], p["eps"]
+    z_a, c_a = model_forward(params, va)
+    z_b, c_b = model_forward(params, vb)
+    n, d = z_a.shape
+    ones, zeros = np.ones(d), np.zeros(d)
+    a, ca, _, _ = bn_forward(z_a, ones, zeros, eps)
+    bb, cb, _, _ = bn_forward(z_b, ones, zeros, eps)
+    c = a.T @ bb / n
+    diag = np.diag(c)
+    loss = ((1 - diag) ** 2).sum() + lam * ((c ** 2).sum() - (diag ** 2).sum())
+    g = 2 * lam * c
+    g[np.diag_indices(d)] = -2 * (1 - diag)
+    grads = {}
+    for dzhat, cache, caches in ((bb @ g.T / n, ca, c_a), (a @ g / n, cb, c_b)):
+        dz = bn_backward(dzhat, cache)[0]
+        gm, _ = nets_backward(params, caches, dz)
+        for k, v in gm.items():
+            grads[k] = grads.get(k, 0) + v
+    return two_view_outputs(params, names, grads, z_a, z_b, loss, lr)
+
+
 # ---- driver ---------------------------------------------------------------------------------
 
 COMPONENTS = {"gemm": gemm, "Linear": linear, "ReLU": relu, "BatchNorm1d": batchnorm,
@@ -416,6 +519,9 @@ def process(case_dir):
     elif comp == "MoCo":
         names = [e["name"][len("param."):] for e in manifest["inputs"] if e["name"].startswith("param.")]
         out = moco(inp, p, names)
+    elif comp in ("BYOL", "BarlowTwins"):
+        names = [e["name"][len("param."):] for e in manifest["inputs"] if e["name"].startswith("param.")]
+        out = (byol_step if comp == "BYOL" else barlow_step)(inp, p, names)
     else:
         raise SystemExit(f"{case_dir}: no numpy recomputation for component {comp!r} — add one")
     listed = {e["name"]: e for e in manifest["outputs"]}

@@ -3,12 +3,14 @@ import MCLReference
 
 /// Options shared by `train` and `demo` (the MCL hyper-parameters).
 let mclOptions: [OptionSpec] = [
-    .value("stages", "N", "number of stages N (stage 0 is plain SimCLR)", default: "3"),
+    .value("stages", "N", "number of stages N (stage 0 is plain SimCLR); byol and barlow: 1 only, their default", default: "3"),
     .value("clusters", "K", "K-means clusters per stage", default: "5"),
-    .value("method", "NAME", "contrastive method of every stage: simclr | moco (MoCo-v2: momentum key encoder + queue)", default: "simclr"),
+    .value("method", "NAME", "contrastive method of every stage: simclr | moco (MoCo-v2: momentum key encoder + queue) | byol (predictor + EMA target) | barlow (Barlow Twins)", default: "simclr"),
     .value("temperature", "T", "InfoNCE temperature τ, at least 0.01 (default 0.5 for simclr, 0.2 for moco)", default: "0.5"),
     .value("momentum", "M", "moco: key-encoder momentum m, default 0.99 (MoCo-v2 uses 0.999 on ImageNet)"),
     .value("queue-size", "L", "moco: queue length, default 4096, capped at the number of training samples"),
+    .value("barlow-lambda", "L", "barlow: weight λ of the off-diagonal term, default 0.005 (the paper's)"),
+    .value("sparse-head", "LAMBDA", "SparseHead: add LAMBDA·‖W‖₂,₁ on the projection head's last Linear weight (the paper uses 1e-4; a value is required)"),
     .value("epochs", "E", "epochs per stage", default: "60"),
     .value("batch-size", "B", "samples per batch (2B views)", default: "256"),
     .value("lr", "LR", "learning rate", default: "0.001"),
@@ -50,10 +52,20 @@ let minimumTemperature = 0.01
 /// Reads the MCL hyper-parameters, validating each (errors name the flag).
 func mclConfiguration(_ args: ParsedArguments) throws -> MCLConfiguration {
     var c = MCLConfiguration()
-    c.stages = try args.int("stages", default: c.stages, min: 1, max: 16)!
     c.clusters = try args.int("clusters", default: c.clusters, min: 2)!
     c.method = ContrastiveMethod(rawValue: try args.choice("method", ContrastiveMethod.allCases.map(\.rawValue),
                                                            default: c.method.rawValue))!
+    c.stages = try args.int("stages", default: c.method.hasNegatives ? c.stages : 1, min: 1, max: 16)!
+    if !c.method.hasNegatives && c.stages > 1 {
+        throw CLIError("--stages \(c.stages): --method \(c.method.rawValue) has no negatives, so MCL's feature-aware "
+            + "negatives (Eq. 3) do not apply to its later stages; use --stages 1 (or --method simclr|moco)")
+    }
+    if c.method == .barlow {
+        c.barlowLambda = try args.double("barlow-lambda", default: c.barlowLambda) { $0 >= 0 ? nil : "must be ≥ 0" }!
+    } else if args.string("barlow-lambda") != nil {
+        throw CLIError("--barlow-lambda applies to --method barlow only")
+    }
+    c.sparseHeadLambda = try args.double("sparse-head") { $0 >= 0 ? nil : "must be ≥ 0" }
     c.temperature = try args.double("temperature", default: c.method.defaultTemperature) {
         $0 > 0 ? ($0 >= minimumTemperature ? nil : "must be at least \(minimumTemperature) (logits s/τ of cosine "
             + "similarities s ∈ [−1, 1] must stay within ±\(Int(1 / minimumTemperature)) to be resolved in Float32)")

@@ -93,7 +93,7 @@ final class RunDirectoryTests: XCTestCase {
         let checkpoint = try dir.readCheckpoint()
         XCTAssertEqual(checkpoint.sampleShape, [train.x.cols])
         XCTAssertEqual(checkpoint.standardization, "per-column")
-        XCTAssertEqual(checkpoint.stageFiles.map { $0.count }, [24, 24], "5 arrays, 18 weights, 1 safetensors per stage")
+        XCTAssertEqual(checkpoint.stageFiles.map { $0.count }, [25, 25], "5 arrays, 18 weights, 1 safetensors, 1 spectrum per stage")
         let c = try dir.configuration(checkpoint)
         let loaded: [StageArtifacts<Float>] = try dir.resume(checkpoint, configuration: c, train: train, test: test)
         for (a, b) in zip(loaded, run.stages) {

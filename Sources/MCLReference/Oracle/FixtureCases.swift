@@ -69,6 +69,12 @@ extension FixtureCase {
             FixtureCase("moco_step", "MoCo", "three MoCo-v2 steps with Eq. 3 over the queue: loss, gradients, Adam update, momentum key model, queue and labels after enqueue") {
                 $0.pick(FixtureCases.mocoStep(Float.self), FixtureCases.mocoStep(Double.self))
             },
+            FixtureCase("byol_step", "BYOL", "one BYOL step: online and predictor passes per view, EMA target, symmetrised loss, gradients of model and predictor, SGD update, target after the EMA") {
+                $0.pick(FixtureCases.byolStep(Float.self), FixtureCases.byolStep(Double.self))
+            },
+            FixtureCase("barlow_step", "BarlowTwins", "one Barlow Twins step: a pass per view, cross-correlation loss, gradients, SGD update") {
+                $0.pick(FixtureCases.barlowStep(Float.self), FixtureCases.barlowStep(Double.self))
+            },
         ]
         cases += FixtureCases.analysisCases
         cases += FixtureCases.baselineCases

@@ -13,6 +13,8 @@ import Foundation
 ///     pseudo_labels_stage<j>.npy            the Eq. 2 group ids stage j trained with
 ///     stage<j>_weights/<name>.npy           the state dict, PyTorch names, shapes and dtypes
 ///     stage<j>.safetensors                  the same state dict in one safetensors file
+///     stage<j>_spectrum.npy                 eigenvalues of the covariance of f_j(X_test), descending,
+///                                           normalised to sum 1 (float64; StageAnalysis, CovarianceSpectrum)
 ///     integrated_representations.npy        Eq. 5 for the train set (written when the run finishes)
 ///     integrated_test_representations.npy   Eq. 5 for the test set
 ///     report.json                           the `train --json` report
@@ -47,6 +49,7 @@ public struct RunDirectory: Sendable {
         public static func weights(stage j: Int) -> String { "stage\(j)_weights" }
         public static func weight(stage j: Int, _ name: String) -> String { "\(weights(stage: j))/\(name).npy" }
         public static func safetensors(stage j: Int) -> String { "stage\(j).safetensors" }
+        public static func spectrum(stage j: Int) -> String { "stage\(j)_spectrum.npy" }
     }
 
     /// The full path of a file of the run.
@@ -92,6 +95,9 @@ public struct RunDirectory: Sendable {
         for (name, array) in state { try put(NPY.encode(array), File.weight(stage: j, name), &files) }
         let safetensors = SafeTensorsFile(tensors: state, metadata: [("format", "pt"), ("producer", "mcl-ref"), ("stage", String(j))])
         try put(try SafeTensors.encode(safetensors), File.safetensors(stage: j), &files)
+        if let spectrum = s.report.analysis?.representation.raw.testSpectrum.normalized {
+            try put(NPY.encode(try NPYArray(doubles: spectrum, shape: [spectrum.count])), File.spectrum(stage: j), &files)
+        }
         checkpoint.record(s, files: files)
         try write(checkpoint)
     }

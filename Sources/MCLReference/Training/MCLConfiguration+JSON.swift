@@ -61,6 +61,8 @@ extension MCLConfiguration {
                 mocoMomentum = try number("moco_momentum")
                 queueLength = try int("queue_length")
             }
+            if method == .byol { byolBaseDecay = try number("byol_base_decay") }
+            if method == .barlow { barlowLambda = try number("barlow_lambda") }
         }
         if json["ifm_epsilon"] != nil {
             lossVariant = .ifm(epsilon: try number("ifm_epsilon"), alpha: try number("ifm_alpha"))
@@ -77,6 +79,7 @@ extension MCLConfiguration {
             }
             temperatureSchedule = s
         }
+        if json["sparse_head_lambda"] != nil { sparseHeadLambda = try number("sparse_head_lambda") }
         if json["encoder"] != nil {
             encoder = try choice("encoder", EncoderKind.self)
             convWidths = try ints("conv_widths")

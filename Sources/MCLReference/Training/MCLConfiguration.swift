@@ -15,6 +15,12 @@ public struct MCLConfiguration: Sendable {
     /// MoCo: L, the queue length (MoCo: 65536 on ImageNet, lightly's CIFAR examples 4096); capped at
     /// the number of training samples.
     public var queueLength = 4096
+    /// BYOL: τ_base of the target's EMA, rising to 1 on a cosine over the stage (BYOL.swift).
+    public var byolBaseDecay = 0.99
+    /// Barlow Twins: λ of the off-diagonal term (paper 5·10⁻³).
+    public var barlowLambda = 5e-3
+    /// SparseHead: λ of λ·‖W‖₂,₁ on the head's last Linear weight (SparseHead.swift), nil: off.
+    public var sparseHeadLambda: Double? = nil
     /// K, clusters per stage for K-means (paper: 5 for SimCLR experiments).
     public var clusters = 5
     /// τ in Eqs. 1 and 3.
@@ -90,12 +96,16 @@ public struct MCLConfiguration: Sendable {
         return out
     }
 
-    /// The method, and its own settings when it has any (SimCLR runs keep the keys they always had).
+    /// The method, and its own settings when it has any (SimCLR runs keep the keys they always had);
+    /// `sparse_head_lambda` only when SparseHead is on.
     var methodJSON: [(String, JSONValue)] {
+        let own: [(String, JSONValue)]
         switch method {
-        case .simclr: return [("method", .string(method.rawValue))]
-        case .moco: return [("method", .string(method.rawValue)), ("moco_momentum", .number(mocoMomentum)),
-                            ("queue_length", .number(Double(queueLength)))]
+        case .simclr: own = []
+        case .moco: own = [("moco_momentum", .number(mocoMomentum)), ("queue_length", .number(Double(queueLength)))]
+        case .byol: own = [("byol_base_decay", .number(byolBaseDecay))]
+        case .barlow: own = [("barlow_lambda", .number(barlowLambda))]
         }
+        return [("method", .string(method.rawValue))] + own + (sparseHeadLambda.map { [("sparse_head_lambda", .number($0))] } ?? [])
     }
 }

@@ -73,7 +73,15 @@ public struct MultistageContrastiveLearning<T: MCLFloat> {
         precondition(completed.count <= c.stages && completed.indices.allSatisfy { completed[$0].stage == $0 },
                      "run: resumed stages must be 0..<n with n ≤ \(c.stages)")
         result.stages = completed
-        result.report.stages = completed.map { $0.report }
+        // A resumed stage's report comes from the checkpoint, which does not hold the analysis: it is
+        // recomputed from the stored model and representations (deterministic, so the same numbers).
+        for j in completed.indices where completed[j].report.analysis == nil {
+            result.stages[j].report.analysis = StageAnalysis(
+                model: completed[j].model, train: completed[j].trainRepresentations, test: completed[j].testRepresentations,
+                integratedTrain: j == 0 ? nil : Matrix.hconcat(completed[0...j].map { $0.trainRepresentations }),
+                integratedTest: j == 0 ? nil : Matrix.hconcat(completed[0...j].map { $0.testRepresentations }))
+        }
+        result.report.stages = result.stages.map { $0.report }
         var history: [[Int]] = completed.map { $0.clustering.labels }
         for j in completed.count..<c.stages {
             let start = DispatchTime.now().uptimeNanoseconds
@@ -128,20 +136,23 @@ public struct MultistageContrastiveLearning<T: MCLFloat> {
             let alone = try evaluateRepresentations(train: z, trainLabels: train.labels, test: zTest,
                                                     testLabels: test.labels, knnK: c.knnK)
             let integrated: FeatureScores
-            if j == 0 {
-                integrated = alone
+            let integratedTrain = j == 0 ? nil : Matrix.hconcat(result.stages.map { $0.trainRepresentations } + [z])
+            let integratedTest = j == 0 ? nil : Matrix.hconcat(result.stages.map { $0.testRepresentations } + [zTest])
+            if let integratedTrain, let integratedTest {
+                integrated = try evaluateRepresentations(train: integratedTrain, trainLabels: train.labels, test: integratedTest,
+                                                         testLabels: test.labels, knnK: c.knnK)
             } else {
-                integrated = try evaluateRepresentations(
-                    train: Matrix.hconcat(result.stages.map { $0.trainRepresentations } + [z]), trainLabels: train.labels,
-                    test: Matrix.hconcat(result.stages.map { $0.testRepresentations } + [zTest]),
-                    testLabels: test.labels, knnK: c.knnK)
+                integrated = alone
             }
             var clusterSizes = [Int](repeating: 0, count: c.clusters)
             for label in clustering.labels { clusterSizes[label] += 1 }
+            let analysis = StageAnalysis(model: model, train: z, test: zTest,
+                                         integratedTrain: integratedTrain, integratedTest: integratedTest)
             let report = StageReport(stage: j, loss: loss, alone: alone, integrated: integrated, groups: groups,
                                      untrainedSamples: untrained, inertia: clustering.inertia,
                                      seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9,
-                                     epochLosses: epochLosses, clusterSizes: clusterSizes, groupSizes: groupSizes)
+                                     epochLosses: epochLosses, clusterSizes: clusterSizes, groupSizes: groupSizes,
+                                     analysis: analysis)
             let artifacts = StageArtifacts(stage: j, model: model, trainRepresentations: z, testRepresentations: zTest,
                                            clustering: clustering,
                                            pseudoLabels: labels ?? [Int](repeating: 0, count: train.count),

@@ -8,28 +8,34 @@
 /// |---------|--------------------------------------------------|------------------------|-------|
 /// | SimCLR  | the 2B views with each other (NT-Xent, Eq. 1)    | none                   | mask over the batch (`mask` sampler); a one-group batch (`cluster-batch`) is Eq. 3 already |
 /// | MoCo-v2 | B queries (view 1) with their keys (view 2) and a queue of L earlier keys | momentum key model, queue of keys + their pseudo labels | mask over the queue, under both samplers (the queue mixes groups) |
+/// | BYOL    | the online prediction of each view with the target projection of the other (BYOLLoss) | predictor (trained), EMA target model | none: no negatives |
+/// | Barlow Twins | the cross-correlation of the two views' batch-normalised embeddings (BarlowTwinsLoss) | none | none: no negatives |
 public enum ContrastiveMethod: String, Sendable, CaseIterable {
-    case simclr, moco
+    case simclr, moco, byol, barlow
 
     /// Whether the loss has negatives, so that MCL's Eq. 3 (and so stages > 0) applies.
     public var hasNegatives: Bool {
         switch self {
         case .simclr, .moco: return true
+        case .byol, .barlow: return false
         }
     }
 
-    /// How tables name it: "SimCLR", "MoCo".
+    /// How tables name it: "SimCLR", "MoCo", "BYOL", "Barlow Twins".
     public var displayName: String {
         switch self {
         case .simclr: return "SimCLR"
         case .moco: return "MoCo"
+        case .byol: return "BYOL"
+        case .barlow: return "Barlow Twins"
         }
     }
 
-    /// The method's default temperature τ: SimCLR 0.5 (lightly's default), MoCo-v2 0.2.
+    /// The method's default temperature τ: SimCLR 0.5 (lightly's default), MoCo-v2 0.2. BYOL and
+    /// Barlow Twins have no temperature (the value is unused; 0.5 keeps the configuration valid).
     public var defaultTemperature: Double {
         switch self {
-        case .simclr: return 0.5
+        case .simclr, .byol, .barlow: return 0.5
         case .moco: return 0.2
         }
     }
@@ -41,11 +47,17 @@ public enum Objective<T: MCLFloat>: Sendable {
     case simclr(NTXent<T>)
     /// MoCo-v2: InfoNCE of queries against their keys and the queue (MoCo.swift).
     case moco(MoCo<T>)
+    /// BYOL: online prediction vs. EMA target projection, symmetrised (BYOL.swift).
+    case byol(BYOL<T>)
+    /// Barlow Twins: cross-correlation of the two views' embeddings (BarlowTwins.swift).
+    case barlow(BarlowTwinsLoss<T>)
 
     public var method: ContrastiveMethod {
         switch self {
         case .simclr: return .simclr
         case .moco: return .moco
+        case .byol: return .byol
+        case .barlow: return .barlow
         }
     }
 
@@ -57,6 +69,31 @@ public enum Objective<T: MCLFloat>: Sendable {
         switch self {
         case .simclr: return sampler == .mask ? batchLabels : nil
         case .moco: return batchLabels
+        case .byol, .barlow: return nil   // no negatives to restrict
         }
+    }
+
+    // MARK: Trainable parameters the objective owns
+
+    /// The objective's own trainable tensors (BYOL: the predictor's), which the optimiser updates
+    /// after the model's: positions n..<n + count for a model with n tensors (Models/Parameters.swift).
+    /// Empty for SimCLR, MoCo (its key model is an average, not trained) and Barlow Twins.
+    public var trainableTensors: [[T]] {
+        if case .byol(let b) = self { return b.predictor.parameterTensors }
+        return []
+    }
+
+    /// The names of `trainableTensors` ("predictor.<i>.<field>"), for messages, traces and fixtures.
+    public var trainableNames: [String] {
+        if case .byol(let b) = self { return b.predictor.namedParameters(prefix: "predictor.").map { $0.name } }
+        return []
+    }
+
+    /// Calls `body(position, &storage)` on each of `trainableTensors`, positions counted from `offset`.
+    public mutating func updateTrainableParameters(from offset: Int, _ body: (Int, inout [T]) -> Void) {
+        guard case .byol(var b) = self else { return }
+        self = .simclr(NTXent())   // release the payload: the predictor is updated without a copy
+        b.predictor.updateParameters(from: offset, body)
+        self = .byol(b)
     }
 }

@@ -43,6 +43,8 @@ public struct StageReport: Sendable {
     /// Samples per pseudo-label group this stage trained with (dense group id; [M] at stage 0).
     /// Eq. 4 asks for every group to hold at least one batch.
     public var groupSizes: [Int] = []
+    /// Active head columns, spectra, effective ranks and min-max ratios (StageAnalysis.swift).
+    public var analysis: StageAnalysis? = nil
 }
 
 /// The result of one `train` run: per stage, integrated, and the optional Multi-SimCLR ablation.
@@ -77,10 +79,11 @@ public struct MCLReport: Sendable {
                 ("loss_per_epoch", .array(s.epochLosses.map { .number(rounded($0, digits: 1e6)) })),
                 ("cluster_sizes", .array(s.clusterSizes.map { .number(Double($0)) })),
                 ("group_sizes", .array(s.groupSizes.map { .number(Double($0)) })),
-            ])
+            ] + (s.analysis?.json ?? []))
         })))
         pairs.append(("integrated", .array(stages.map { s in
-            .object([("stages", .number(Double(s.stage + 1)))] + s.integrated.json(features))
+            .object([("stages", .number(Double(s.stage + 1)))] + s.integrated.json(features)
+                + (s.analysis.map { [("representation_analysis", ($0.integrated ?? $0.representation).json)] } ?? []))
         })))
         if let m = multiSimCLR { pairs.append(("multi_simclr", .object(m.json(features)))) }
         if let r = rawInput { pairs.append(("raw_input", .object(r.json(features)))) }

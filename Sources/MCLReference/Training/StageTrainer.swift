@@ -66,8 +66,10 @@ public struct StageTrainer<T: MCLFloat> {
     }
 
     /// The objective of a stage for `model` (MoCo copies it into its key model and draws its initial
-    /// queue from `rng`), and the queue length MoCo uses for `sampleCount` training samples.
-    public func makeObjective(model: ContrastiveModel<T>, sampleCount: Int, rng: inout RNG) -> Objective<T> {
+    /// queue from `rng`; BYOL copies it into its target and draws its predictor's weights from `rng`),
+    /// the queue length MoCo uses for `sampleCount` training samples, and BYOL's EMA schedule over
+    /// `totalSteps` optimiser steps.
+    public func makeObjective(model: ContrastiveModel<T>, sampleCount: Int, totalSteps: Int = 1, rng: inout RNG) -> Objective<T> {
         let c = configuration
         switch c.method {
         case .simclr:
@@ -77,8 +79,16 @@ public struct StageTrainer<T: MCLFloat> {
                             queueLength: min(c.queueLength, sampleCount), embeddingWidth: c.embeddingWidth, rng: &rng)
             moco.loss.variant = c.lossVariant
             return .moco(moco)
+        case .byol:
+            let predictor = BYOL<T>.makePredictor(width: c.embeddingWidth, hiddenWidth: c.headHidden, rng: &rng)
+            return .byol(BYOL(online: model, predictor: predictor, baseDecay: c.byolBaseDecay, totalSteps: max(totalSteps, 1)))
+        case .barlow:
+            return .barlow(BarlowTwinsLoss(lambda: T(c.barlowLambda)))
         }
     }
+
+    /// The SparseHead penalty of the configuration (`sparseHeadLambda`), or nil.
+    public var sparseHead: L21Penalty<T>? { configuration.sparseHeadLambda.map { L21Penalty(lambda: T($0)) } }
 
     /// Trains a fresh model on `x`.
     /// - Parameters:
@@ -117,14 +127,15 @@ public struct StageTrainer<T: MCLFloat> {
         let sampler = samplers[0]
         var augRNG = rng.split()
         var objectiveRNG = rng.split()
-        let objective = makeObjective(model: model, sampleCount: x.rows, rng: &objectiveRNG)
-        var step = TrainingStep(model: model, objective: objective,
-                                optimizer: Optimizer<T>(c.optimizer, lr: c.learningRate, weightDecay: c.weightDecay))
         let batchesPerEpoch = sampler.batches(epoch: 0).count
         guard batchesPerEpoch > 0 else {
             throw TrainingError(message: "\(name): no batch of \(c.batchSize) samples can be formed from \(x.rows) samples")
         }
         let totalSteps = batchesPerEpoch * c.epochs
+        let objective = makeObjective(model: model, sampleCount: x.rows, totalSteps: totalSteps, rng: &objectiveRNG)
+        var step = TrainingStep(model: model, objective: objective,
+                                optimizer: Optimizer<T>(c.optimizer, lr: c.learningRate, weightDecay: c.weightDecay),
+                                sparseHead: sparseHead)
         let schedule = CosineSchedule(baseLR: c.learningRate, totalSteps: totalSteps,
                                       warmupSteps: Int((c.warmupFraction * Double(totalSteps)).rounded()),
                                       finalLR: c.cosineSchedule ? 0 : c.learningRate)
@@ -175,7 +186,7 @@ public struct StageTrainer<T: MCLFloat> {
                     throw TrainingError(message: "\(name), step \(t): a parameter gradient is not finite "
                         + "(last finite loss \(fmt(value))); lower the learning rate", settings: [.learningRate])
                 case .nonFiniteParameter(let k):
-                    throw TrainingError(message: "\(name), step \(t): parameter \(step.model.parameterNames[k]) is not finite "
+                    throw TrainingError(message: "\(name), step \(t): parameter \(step.parameterNames[k]) is not finite "
                         + "after the optimiser step (last finite loss \(fmt(value)), learning rate \(String(format: "%.3g", lr))); "
                         + "lower the learning rate", settings: [.learningRate])
                 }
@@ -183,7 +194,7 @@ public struct StageTrainer<T: MCLFloat> {
                 if let observer {
                     try observer(.step(TrainingStepRecord(name: name, epoch: epoch, step: t, batch: batch, views: views,
                                                           maskLabels: labels, loss: result.loss, learningRate: lr,
-                                                          gradients: step.model.namedGradients(positional: result.gradients),
+                                                          gradients: step.model.namedGradients(positional: Array(result.gradients.prefix(step.model.parameterTensors.count))),
                                                           model: step.model, optimizer: step.optimizer,
                                                           objective: step.objective, ranks: ranks)))
                 }

@@ -74,6 +74,7 @@ extension Objective {
             switch self {
             case .simclr(let l): return l.temperature
             case .moco(let m): return m.loss.temperature
+            case .byol, .barlow: return .nan  // no temperature (a schedule is refused for them)
             }
         }
         set {
@@ -86,6 +87,8 @@ extension Objective {
                 self = .simclr(NTXent())  // release the payload so the queue is not copied
                 m.loss.temperature = newValue
                 self = .moco(m)
+            case .byol, .barlow:
+                preconditionFailure("Objective: \(method.rawValue) has no temperature to schedule")
             }
         }
     }
@@ -99,8 +102,13 @@ extension MCLConfiguration {
     /// - IFM and DCL both change the negative term; their combination is not defined by either paper.
     /// - IFM and DCL need negatives (a method without them — e.g. BYOL — has none to shift or debias).
     /// - DCL needs τ⁺ ∈ [0, 1) (it divides by 1 − τ⁺); IFM needs ε ≥ 0 and α ≥ 0.
-    /// A temperature schedule combines with every InfoNCE method and with IFM and DCL.
+    /// A temperature schedule combines with every InfoNCE method and with IFM and DCL, and with
+    /// nothing else (BYOL and Barlow Twins have no temperature).
     public func validateBaselines() throws {
+        if temperatureSchedule != nil && !method.hasNegatives {
+            throw TrainingError(message: "a temperature schedule changes the InfoNCE temperature, and \(method.rawValue) has none",
+                                settings: [.lossVariant])
+        }
         switch lossVariant {
         case .plain: return
         case .ifm(let e, let a):

@@ -8,10 +8,14 @@
 ///  1. forward the views through the online model (train mode: BatchNorm uses and updates batch
 ///     statistics);
 ///  2. the objective's loss and dL/dz (SimCLR: NT-Xent of the 2B views; MoCo: momentum update of the
-///     key model, keys of view 2, InfoNCE of the queries of view 1 against keys and queue);
-///  3. backward to every parameter (gradients by position, Models/Parameters.swift);
-///  4. the optimiser's update at the given learning rate;
-///  5. the objective's bookkeeping after the update (MoCo: enqueue the keys).
+///     key model, keys of view 2, InfoNCE of the queries of view 1 against keys and queue; BYOL and
+///     Barlow Twins: one pass per view, BYOL.swift and BarlowTwins.swift);
+///  3. backward to every parameter (gradients by position, Models/Parameters.swift; a two-view
+///     objective's passes are summed), then the objective's own trainable tensors (BYOL's predictor)
+///     at the positions after the model's, and the SparseHead sub-gradient when `sparseHead` is set
+///     (SparseHead.swift; its R(W) is added to the loss);
+///  4. the optimiser's update at the given learning rate (model, then the objective's tensors);
+///  5. the objective's bookkeeping after the update (MoCo: enqueue the keys; BYOL: the target's EMA).
 ///
 /// Nothing here throws or names a parameter: a non-finite loss, gradient or parameter comes back as
 /// `Status` (the step stops before the update on the first two), and the caller words the error.
@@ -22,10 +26,15 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
     public var model: ContrastiveModel<T>
     public var objective: Objective<T>
     public var optimizer: Optimizer<T>
+    /// λ·‖W‖₂,₁ on the head's last Linear weight (SparseHead.swift), or nil.
+    public var sparseHead: L21Penalty<T>?
 
-    public init(model: ContrastiveModel<T>, objective: Objective<T>, optimizer: Optimizer<T>) {
-        self.model = model; self.objective = objective; self.optimizer = optimizer
+    public init(model: ContrastiveModel<T>, objective: Objective<T>, optimizer: Optimizer<T>, sparseHead: L21Penalty<T>? = nil) {
+        self.model = model; self.objective = objective; self.optimizer = optimizer; self.sparseHead = sparseHead
     }
+
+    /// The name of every position the optimiser updates: the model's, then the objective's own.
+    public var parameterNames: [String] { model.parameterNames + objective.trainableNames }
 
     /// How a step ended.
     public enum Status: Equatable, Sendable {
@@ -40,11 +49,12 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
 
     public struct Result: Sendable {
         public var status: Status
-        /// The loss before the update.
+        /// The loss before the update (with R(W) when `sparseHead` is set).
         public var loss: T
-        /// z the loss saw: 2B×E for SimCLR ([view 1; view 2]), B×E queries for MoCo.
+        /// z the loss saw: 2B×E for SimCLR, BYOL and Barlow Twins ([view 1; view 2]), B×E queries for MoCo.
         public var embeddings: Matrix<T>
-        /// dL/dθ by parameter position (empty if the step stopped at the loss).
+        /// dL/dθ by parameter position, the model's then the objective's own (empty if the step stopped
+        /// at the loss).
         public var gradients: [[T]]
     }
 
@@ -53,7 +63,8 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
         public var status: Status
         public var loss: T
         public var embeddings: Matrix<T>
-        /// dL/dθ by parameter position (empty if the loss was not finite).
+        /// dL/dθ by parameter position, the model's then the objective's own (empty if the loss was
+        /// not finite).
         public var gradients: [[T]]
         /// MoCo: the normalised keys of this step, enqueued after the update.
         var keys: Matrix<T>?
@@ -77,7 +88,9 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
     }
 
     /// The first half of a step: forward (train mode, so BatchNorm buffers move), the objective's
-    /// loss (MoCo: momentum update of the key model and the keys), backward. No parameter changes.
+    /// loss (MoCo: momentum update of the key model and the keys; BYOL, Barlow Twins: one pass per
+    /// view), backward, the objective's own gradients and the SparseHead sub-gradient. No parameter
+    /// changes.
     /// - Shape: views 2B×D, labels B.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
@@ -90,11 +103,24 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
         var loss: T
         var cache: ContrastiveModel<T>.Cache
         var keys: Matrix<T>? = nil
+        /// The passes to backpropagate (a two-view objective has two; otherwise (dz, cache) alone).
+        var passes: [(dz: Matrix<T>, cache: ContrastiveModel<T>.Cache)]? = nil
+        var objectiveGradients: [[T]] = []
         switch objective {
         case .simclr(let ntxent):
             (_, z, cache) = model.forward(views, mode: .train, profiler: profiler)
             let out = profiler.map { p in p.measure("loss") { ntxent(z, pseudoLabels: labels) } } ?? ntxent(z, pseudoLabels: labels)
             (loss, dz) = (out.loss, out.dEmbeddings)
+        case .byol(var byol):
+            objective = .simclr(NTXent())  // release the payload: target and predictor are used in place
+            let out = byol.stepLoss(model: &model, views: views, profiler: profiler)
+            objective = .byol(byol)
+            (loss, z, passes, objectiveGradients) = (out.loss, out.embeddings, out.passes, out.predictorGradients)
+            (dz, cache) = out.passes[0]
+        case .barlow(let barlow):
+            let out = barlow.stepLoss(model: &model, views: views, profiler: profiler)
+            (loss, z, passes) = (out.loss, out.embeddings, out.passes)
+            (dz, cache) = out.passes[0]
         case .moco(var moco):
             objective = .simclr(NTXent())  // release the payload: the key model is updated in place
             let (q, k) = (views.gatherRows(0..<b), views.gatherRows(b..<(2 * b)))
@@ -114,18 +140,24 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
             (loss, dz) = (out.loss, out.dQueries)
             objective = .moco(moco)
         }
-        guard loss.isFinite, dz.isFinite else {
+        let allPasses = passes ?? [(dz, cache)]
+        guard loss.isFinite, allPasses.allSatisfy({ $0.dz.isFinite }) else {
             return Gradients(status: .nonFiniteLoss, loss: loss, embeddings: z, gradients: [], keys: keys)
         }
-        let grads = ContrastiveModel<T>.gradientTensors(model.backward(dz, cache, profiler: profiler).gradients)
+        var grads = allPasses.map { ContrastiveModel<T>.gradientTensors(model.backward($0.dz, $0.cache, profiler: profiler).gradients) }
+            .reduce(nil as [[T]]?) { sum, g in sum.map { addGradients($0, g) } ?? g }! + objectiveGradients
+        if let sparseHead {
+            loss += SparseHead.apply(sparseHead, model: model, gradients: &grads)
+        }
         if let bad = grads.firstIndex(where: { !$0.allSatisfy { $0.isFinite } }) {
             return Gradients(status: .nonFiniteGradient(position: bad), loss: loss, embeddings: z, gradients: grads, keys: keys)
         }
         return Gradients(status: .ok, loss: loss, embeddings: z, gradients: grads, keys: keys)
     }
 
-    /// The second half of a step: the optimiser's update with `gradients` at `learningRate`, then the
-    /// objective's bookkeeping (MoCo: enqueue `keys` with `labels`, 0 at stage 0).
+    /// The second half of a step: the optimiser's update with `gradients` (the model's positions, then
+    /// the objective's own) at `learningRate`, then the objective's bookkeeping (MoCo: enqueue `keys`
+    /// with `labels`, 0 at stage 0; BYOL: the target's EMA from the updated model).
     public mutating func update(gradients grads: [[T]], learningRate: Double, keys: Matrix<T>? = nil, labels: [Int]? = nil,
                                 batchSize b: Int, profiler: StepProfiler? = nil) -> Status {
         optimizer.lr = learningRate
@@ -134,12 +166,26 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
         } else {
             optimizer.step(&model, gradients: grads)
         }
+        let modelTensors = model.parameterTensors.count
+        if grads.count > modelTensors {
+            var (opt, obj) = (optimizer, objective)
+            (optimizer, objective) = (.sgd(SGD(lr: 0)), .simclr(NTXent()))  // release: updated without a copy
+            obj.updateTrainableParameters(from: modelTensors) { k, p in
+                opt.update(&p, gradient: grads[k], position: k)
+            }
+            (optimizer, objective) = (opt, obj)
+        }
         if case .moco(var moco) = objective, let keys {
             objective = .simclr(NTXent())
             moco.enqueue(keys, labels: labels ?? [Int](repeating: 0, count: b))
             objective = .moco(moco)
         }
-        if let bad = model.parameterTensors.firstIndex(where: { !$0.allSatisfy { $0.isFinite } }) {
+        if case .byol(var byol) = objective {
+            objective = .simclr(NTXent())
+            byol.updateTarget(from: model)
+            objective = .byol(byol)
+        }
+        if let bad = (model.parameterTensors + objective.trainableTensors).firstIndex(where: { !$0.allSatisfy { $0.isFinite } }) {
             return .nonFiniteParameter(position: bad)
         }
         return .ok
