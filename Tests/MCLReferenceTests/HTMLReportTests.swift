@@ -117,9 +117,15 @@ final class HTMLReportTests: XCTestCase {
         let html = HTMLReport(summary: summary, source: "runs/a/report.json").html
         let outline = XMLOutline.parse(html)
         XCTAssertNil(outline.error, "\(outline.error.map { "\($0)" } ?? "")\n\(html.prefix(2000))")
-        // per feature a probe and a kNN chart, one loss chart, per stage a group and a cluster chart
-        XCTAssertEqual(outline.elements.filter { $0 == "svg" }.count, 2 * 2 + 1 + 2 * 2)
-        XCTAssertEqual(outline.elements.filter { $0 == "polyline" }.count, 2, "one loss curve per stage")
+        // per feature a probe and a kNN chart, one loss chart, one spectrum chart, per stage a group and a cluster chart
+        XCTAssertEqual(outline.elements.filter { $0 == "svg" }.count, 2 * 2 + 1 + 1 + 2 * 2)
+        XCTAssertEqual(outline.elements.filter { $0 == "polyline" }.count, 2 + 2, "one loss curve and one spectrum per stage")
+        for st in summary.stages {
+            XCTAssertEqual(st.spectrum.count, c.representationWidth, "stage \(st.stage): one eigenvalue per dimension")
+            XCTAssertEqual(st.spectrum.reduce(0, +), 1, accuracy: 1e-9)
+            let rank = try XCTUnwrap(st.effectiveRank)
+            XCTAssert(outline.text.contains("stage \(st.stage) \(String(format: "%.2f", rank))"), "effective rank of stage \(st.stage)")
+        }
         // nothing is loaded from elsewhere and nothing runs
         for banned in ["<script", "src=", "href=", "@import", "url(", "@font-face"] {
             XCTAssertFalse(html.contains(banned), banned)

@@ -7,7 +7,8 @@ import Foundation
 /// Sections:
 /// 1. accuracy per feature: linear probe and kNN of each stage alone and of stages 0…j integrated
 ///    (Eq. 5) as bars, SimCLR (stage 0), Multi-SimCLR and the raw input as reference lines;
-/// 2. the training loss of every stage per epoch;
+/// 2. the training loss of every stage per epoch, and the eigen-spectrum of each stage's
+///    representation covariance (log scale) with its effective rank, when the run recorded them;
 /// 3. per stage, the sizes of the pseudo-label groups it trained with and of the K-means clusters of
 ///    its representation, against the batch size b (Eq. 4: every group should hold a batch);
 /// 4. all numbers as a table, the settings, and whatever provenance the report carries.
@@ -66,7 +67,7 @@ public struct HTMLReport {
         h += "<h1>\(xmlEscaped(title))</h1>\n"
         h += "<p class=\"sub\">\(xmlEscaped(source)) · \(n) stage\(n == 1 ? "" : "s") · features: "
             + "\(xmlEscaped(s.features.joined(separator: ", ")))</p>\n"
-        h += accuracySection + lossSection + groupSection + tableSection
+        h += accuracySection + lossSection + spectrumSection + groupSection + tableSection
         for note in notes {
             h += "<h2>\(xmlEscaped(note.heading))</h2>\n<pre>\(xmlEscaped(note.text))</pre>\n"
         }
@@ -138,6 +139,24 @@ public struct HTMLReport {
                              values: st.epochLosses)
         }
         h += "<figure>" + LineChart(title: "Loss per epoch", series: series, xLabel: "epoch", yLabel: "loss").svg + "</figure>\n"
+        return h
+    }
+
+    var spectrumSection: String {
+        let s = summary
+        guard s.stages.contains(where: { !$0.spectrum.isEmpty }) else { return "" }
+        var h = "<h2>Eigen-spectrum of the representations</h2>\n"
+        let ranks = s.stages.compactMap { st in st.effectiveRank.map { "stage \(st.stage) \(String(format: "%.2f", $0))" } }
+        h += "<p class=\"note\">Eigenvalues of the covariance of each stage's test representations, largest first, "
+            + "normalised to sum 1, on a log scale (log<sub>10</sub>; eigenvalues below 10<sup>−12</sup> drawn at −12). "
+            + "A flat spectrum uses every dimension; a steep one concentrates the representation in few. Effective "
+            + "rank exp(entropy): \(xmlEscaped(ranks.joined(separator: ", "))).</p>\n"
+        let series = s.stages.filter { !$0.spectrum.isEmpty }.map { st in
+            LineChart.Series(label: "stage \(st.stage)", color: HTMLReport.palette[st.stage % HTMLReport.palette.count],
+                             values: st.spectrum.map { log10(max($0, 1e-12)) })
+        }
+        h += "<figure>" + LineChart(title: "Eigen-spectrum (log10 of the normalised eigenvalue)", series: series,
+                                    xLabel: "eigenvalue index", yLabel: "log10 λ").svg + "</figure>\n"
         return h
     }
 

@@ -25,6 +25,11 @@ public struct RunSummary: Sendable {
         public var epochLosses: [Double]
         public var clusterSizes: [Int]
         public var groupSizes: [Int]
+        /// The normalised eigen-spectrum (descending, sums to 1) of the covariance of the stage's raw
+        /// test representations, and its effective rank (`representation_analysis.raw`); empty / nil
+        /// when the run did not record them.
+        public var spectrum: [Double] = []
+        public var effectiveRank: Double? = nil
     }
 
     public var features: [String]
@@ -89,6 +94,14 @@ public struct RunSummary: Sendable {
                                 groups: s["groups"]?.intValue ?? 0, untrainedSamples: s["untrained_samples"]?.intValue ?? 0,
                                 epochLosses: losses, clusterSizes: try ints(s["cluster_sizes"], "\(context).cluster_sizes"),
                                 groupSizes: try ints(s["group_sizes"], "\(context).group_sizes")))
+            let raw = s["representation_analysis"]?["raw"]
+            if let list = raw?["test_spectrum"] {
+                guard let values = list.arrayValue?.compactMap({ $0.doubleValue }), values.count == list.arrayValue?.count else {
+                    throw fail("\(context).representation_analysis.raw.test_spectrum: expected a list of numbers")
+                }
+                stages[j].spectrum = values
+                stages[j].effectiveRank = raw?["test_effective_rank"]?.doubleValue
+            }
         }
         multiSimCLR = try json["multi_simclr"].map { try scores($0, "multi_simclr") }
         rawInput = try json["raw_input"].map { try scores($0, "raw_input") }
