@@ -308,6 +308,14 @@ def model_backward(params, caches, dz):
     return grads
 
 
+def adam_update(params, grads, m, v2, t, lr=1e-2, b1=0.9, b2=0.999, eps=1e-8):
+    for n in params:
+        g = grads[n]
+        m[n] = b1 * m[n] + (1 - b1) * g
+        v2[n] = b2 * v2[n] + (1 - b2) * g * g
+        params[n] = params[n] - (lr / (1 - b1 ** t)) * m[n] / (np.sqrt(v2[n]) / np.sqrt(1 - b2 ** t) + eps)
+
+
 def simclr(inp, p, names):
     params = {n: inp("param." + n) for n in names}
     va, vb = inp("views_a"), inp("views_b")
@@ -319,12 +327,7 @@ def simclr(inp, p, names):
         z, caches = model_forward(params, np.concatenate([va[s], vb[s]]))
         loss, _, dz, _ = ntxent_loss(z, tau)
         grads = model_backward(params, caches, dz)
-        t = s + 1
-        for n in names:
-            g = grads[n]
-            m[n] = b1 * m[n] + (1 - b1) * g
-            v2[n] = b2 * v2[n] + (1 - b2) * g * g
-            params[n] = params[n] - (lr / (1 - b1 ** t)) * m[n] / (np.sqrt(v2[n]) / np.sqrt(1 - b2 ** t) + eps)
+        adam_update(params, grads, m, v2, s + 1, lr=lr, b1=b1, b2=b2, eps=eps)
         losses.append(loss)
         if s == 0:
             out["embedding"] = z
@@ -333,14 +336,6 @@ def simclr(inp, p, names):
             out.update({"param_after." + n: params[n].copy() for n in names})
     out["losses_next"] = np.array(losses[1:])
     return out
-
-
-def adam_update(params, grads, m, v2, t, lr=1e-2, b1=0.9, b2=0.999, eps=1e-8):
-    for n in params:
-        g = grads[n]
-        m[n] = b1 * m[n] + (1 - b1) * g
-        v2[n] = b2 * v2[n] + (1 - b2) * g * g
-        params[n] = params[n] - (lr / (1 - b1 ** t)) * m[n] / (np.sqrt(v2[n]) / np.sqrt(1 - b2 ** t) + eps)
 
 
 def moco(inp, p, names):

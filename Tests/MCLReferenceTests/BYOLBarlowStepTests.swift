@@ -172,18 +172,9 @@ final class BYOLBarlowStepTests: XCTestCase {
     }
 
     func tiny(_ method: ContrastiveMethod) -> MCLConfiguration {
-        var c = MCLConfiguration()
+        var c = MCLConfiguration.tiny(stages: 1, clusters: 2, batchSize: 32, hidden: 16, representation: 4, headHidden: 8,
+                                      embedding: 8, seed: 3)
         c.method = method
-        c.stages = 1
-        c.clusters = 2
-        c.epochs = 2
-        c.batchSize = 32
-        c.encoderHidden = [16]
-        c.representationWidth = 4
-        c.headHidden = 8
-        c.embeddingWidth = 8
-        c.kmeansRestarts = 1
-        c.seed = 3
         return c
     }
 

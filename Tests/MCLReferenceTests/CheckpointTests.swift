@@ -6,18 +6,9 @@ import XCTest
 /// (TrainResumeTests) kill a real run and check that resuming is bit-identical.
 final class CheckpointTests: XCTestCase {
     func tinyConfiguration() -> MCLConfiguration {
-        var c = MCLConfiguration()
-        c.stages = 2
-        c.clusters = 2
-        c.epochs = 2
-        c.batchSize = 16
-        c.encoderHidden = [8]
-        c.representationWidth = 4
-        c.headHidden = 8
-        c.embeddingWidth = 4
-        c.kmeansRestarts = 1
+        var c = MCLConfiguration.tiny(stages: 2, clusters: 2, batchSize: 16, hidden: 8, representation: 4, headHidden: 8,
+                                      embedding: 4, seed: 5)
         c.probeRawInput = false
-        c.seed = 5
         return c
     }
 

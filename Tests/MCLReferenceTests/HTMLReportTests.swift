@@ -36,18 +36,7 @@ final class XMLOutline: NSObject, XMLParserDelegate {
 /// page itself: well-formed, self-contained, every number present.
 final class HTMLReportTests: XCTestCase {
     func tinyConfiguration() -> MCLConfiguration {
-        var c = MCLConfiguration()
-        c.stages = 2
-        c.clusters = 3
-        c.epochs = 3
-        c.batchSize = 16
-        c.encoderHidden = [8]
-        c.representationWidth = 4
-        c.headHidden = 8
-        c.embeddingWidth = 4
-        c.kmeansRestarts = 1
-        c.seed = 3
-        return c
+        .tiny(stages: 2, clusters: 3, epochs: 3, batchSize: 16, hidden: 8, representation: 4, headHidden: 8, embedding: 4, seed: 3)
     }
 
     func tinyRun(_ c: MCLConfiguration) throws -> MCLRun<Float> {

@@ -6,18 +6,8 @@ import XCTest
 final class MCLPipelineTests: XCTestCase {
     /// A tiny, fast configuration: enough to exercise every step, not to learn much.
     func tinyConfiguration(seed: UInt64 = 3) -> MCLConfiguration {
-        var c = MCLConfiguration()
-        c.stages = 3
-        c.clusters = 3
-        c.epochs = 2
-        c.batchSize = 32
-        c.encoderHidden = [24]
-        c.representationWidth = 6
-        c.headHidden = 12
-        c.embeddingWidth = 8
-        c.kmeansRestarts = 2
-        c.seed = seed
-        return c
+        .tiny(stages: 3, clusters: 3, batchSize: 32, hidden: 24, representation: 6, headHidden: 12, embedding: 8,
+              kmeansRestarts: 2, seed: seed)
     }
 
     func tinyData(seed: UInt64 = 3) -> (LabeledData<Double>, LabeledData<Double>) {

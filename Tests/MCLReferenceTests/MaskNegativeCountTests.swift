@@ -7,18 +7,9 @@ final class MaskNegativeCountTests: XCTestCase {
     func testWarningMatchesTheStepsTheTrainerTook() throws {
         let all = EasyHardVectors.make(count: 320, seed: 3, as: Double.self)
         let train = all.subset(Array(0..<192)), test = all.subset(Array(192..<320))
-        var c = MCLConfiguration()
-        c.stages = 2
-        c.clusters = 6
-        c.epochs = 3
-        c.batchSize = 16
-        c.encoderHidden = [12]
-        c.representationWidth = 6
-        c.headHidden = 12
-        c.embeddingWidth = 8
-        c.kmeansRestarts = 1
+        var c = MCLConfiguration.tiny(stages: 2, clusters: 6, epochs: 3, batchSize: 16, hidden: 12, representation: 6,
+                                      headHidden: 12, embedding: 8, seed: 3)
         c.probeRawInput = false
-        c.seed = 3
         var observed = 0, observedAnchors = 0
         let observer: TrainingObserver<Double> = { event in
             guard case let .step(s) = event, s.name == "stage 1", let labels = s.maskLabels else { return }

@@ -102,21 +102,12 @@ final class MoCoTests: XCTestCase {
     }
 
     func tinyMoCo(seed: UInt64 = 3, sampler: NegativeSamplingStrategy = .mask) -> MCLConfiguration {
-        var c = MCLConfiguration()
+        var c = MCLConfiguration.tiny(stages: 2, clusters: 2, batchSize: 32, hidden: 16, representation: 4, headHidden: 8,
+                                      embedding: 8, seed: seed)
         c.method = .moco
         c.temperature = 0.2
         c.queueLength = 64
-        c.stages = 2
-        c.clusters = 2
-        c.epochs = 2
-        c.batchSize = 32
-        c.encoderHidden = [16]
-        c.representationWidth = 4
-        c.headHidden = 8
-        c.embeddingWidth = 8
-        c.kmeansRestarts = 1
         c.sampler = sampler
-        c.seed = seed
         return c
     }
 
