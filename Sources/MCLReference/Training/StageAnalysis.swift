@@ -8,9 +8,10 @@
 ///   **embeddings** z = g(h) (the head in eval mode, which is what the paper's Eq. 9 uses), and of the
 ///   integrated representation [f₀(x), …, f_j(x)] (Eq. 5) from stage 1 on;
 /// - Eq. 9 once more over the **distinct** test rows (`distinctRows`): a data set with repeated
-///   samples (the built-in `easy-hard` has 200 distinct inputs) gives every query a duplicate at
-///   distance 0, so `RepresentationAnalysis` leaves every query out of its mean (`null`, with the
-///   duplicate count); over distinct rows the ratio is defined.
+///   samples (user data may have them; the built-in sets draw a per-sample offset and have none)
+///   gives a query a duplicate at distance 0, which `RepresentationAnalysis` leaves out of its mean
+///   (`null` when every query has one, with the duplicate count); over distinct rows the ratio is
+///   defined.
 ///
 /// Dimension legend: M train rows, M′ test rows, R representation width, E embedding width.
 public struct StageAnalysis: Sendable, Equatable {
