@@ -19,6 +19,9 @@ struct OptionSpec {
     var help: String
     var defaultValue: String? = nil
     var repeatable: Bool = false
+    /// The value of a bare `--name` (next word absent or another option): `--sparse-head` means
+    /// `--sparse-head 1e-4`. nil: a value is required.
+    var implicitValue: String? = nil
 
     static func flag(_ name: String, _ help: String) -> OptionSpec {
         OptionSpec(name: name, valueName: nil, help: help)
@@ -26,6 +29,10 @@ struct OptionSpec {
     static func value(_ name: String, _ valueName: String, _ help: String, default def: String? = nil,
                       repeatable: Bool = false) -> OptionSpec {
         OptionSpec(name: name, valueName: valueName, help: help, defaultValue: def, repeatable: repeatable)
+    }
+    /// An option whose value may be left out: `--name` alone stands for `--name implicit`.
+    static func optionalValue(_ name: String, _ valueName: String, _ help: String, implicit: String) -> OptionSpec {
+        OptionSpec(name: name, valueName: valueName, help: help, implicitValue: implicit)
     }
 }
 
@@ -171,6 +178,9 @@ func parseCommandLine(_ argv: [String], commands: [CommandSpec]) throws -> (Comm
         if let inlineValue {
             value = inlineValue
             i += 1
+        } else if let implicit = spec.implicitValue, i + 1 == rest.count || rest[i + 1].hasPrefix("--") {
+            value = implicit
+            i += 1
         } else {
             guard i + 1 < rest.count else { throw CLIError("--\(name): missing value \(spec.valueName!)") }
             value = rest[i + 1]
@@ -191,11 +201,14 @@ func helpText(for command: CommandSpec) -> String {
     func block(_ title: String, _ specs: [OptionSpec]) {
         guard !specs.isEmpty else { return }
         s += "\n\(title):\n"
-        let lefts = specs.map { "--\($0.name)" + ($0.valueName.map { " \($0)" } ?? "") }
+        let lefts = specs.map { spec in
+            "--\(spec.name)" + (spec.valueName.map { spec.implicitValue == nil ? " \($0)" : " [\($0)]" } ?? "")
+        }
         let width = min(28, (lefts.map { $0.count }.max() ?? 0) + 2)
         for (left, spec) in zip(lefts, specs) {
             var line = "  " + left.padding(toLength: max(width, left.count + 2), withPad: " ", startingAt: 0) + spec.help
             if let d = spec.defaultValue { line += " (default: \(d))" }
+            if let v = spec.implicitValue { line += " (alone: \(v))" }
             if spec.repeatable { line += " (repeatable)" }
             s += line + "\n"
         }

@@ -53,4 +53,22 @@ final class ArgumentsTests: XCTestCase {
         XCTAssert(text.contains("--threads N"))
         XCTAssert(text.contains("(repeatable)"))
     }
+
+    /// `--sparse-head` alone is the paper's λ = 1e-4; with a value (also `=`, or a negative number to be
+    /// refused later) it is that value; a following option is not taken as its value.
+    func testAnOptionalValueTakesItsImplicitValueWhenLeftOut() throws {
+        func value(_ argv: [String]) throws -> String? {
+            try parseCommandLine(["train"] + argv, commands: [trainCommand]).1.string("sparse-head")
+        }
+        XCTAssertEqual(try value(["--sparse-head"]), "1e-4")
+        XCTAssertEqual(try value(["--sparse-head", "--quiet"]), "1e-4")
+        XCTAssertEqual(try value(["--sparse-head", "0.01"]), "0.01")
+        XCTAssertEqual(try value(["--sparse-head=0.5"]), "0.5")
+        XCTAssertEqual(try value(["--sparse-head", "-1"]), "-1")
+        XCTAssertNil(try value([]))
+        let parsed = try parseCommandLine(["train", "--sparse-head", "--epochs", "3"], commands: [trainCommand]).1
+        XCTAssertEqual(parsed.string("epochs"), "3")
+        XCTAssertEqual(try mclConfiguration(parsed).sparseHeadLambda, 1e-4)
+        XCTAssert(helpText(for: trainCommand).contains("--sparse-head [LAMBDA]"))
+    }
 }
