@@ -39,8 +39,9 @@ final class ReportCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stdout, "wrote \(page) (2 stages, features easy, hard)\n")
         let outline = try Outline.parse(page)
-        // 2 features × (probe, kNN) + the loss chart + 2 stages × (groups, clusters)
-        XCTAssertEqual(outline.elements.filter { $0 == "svg" }.count, 9)
+        // 2 features × (probe, kNN) + the loss chart + the spectrum chart + 2 stages × (groups, clusters)
+        XCTAssertEqual(outline.elements.filter { $0 == "svg" }.count, 10)
+        XCTAssert(outline.text.contains("Eigen-spectrum"), "the spectrum section")
         XCTAssertFalse(outline.elements.contains("script"))
         let report = try JSONValue.read(run + "/report.json")
         for (j, stage) in (report["per_stage"]?.arrayValue ?? []).enumerated() {
@@ -102,7 +103,7 @@ final class ReportCommandTests: XCTestCase {
         let outline = try Outline.parse(page)
         XCTAssert(outline.text.contains("mcl-ref demo (easy-hard), seed 1"))
         XCTAssert(outline.text.contains("over seeds 1,2") && outline.text.contains("Multi-SimCLR ×2"), outline.text)
-        XCTAssertEqual(outline.elements.filter { $0 == "svg" }.count, 9)
+        XCTAssertEqual(outline.elements.filter { $0 == "svg" }.count, 10)
 
         // checked before training; --images does not take it
         var bad = try runMCLRef(["demo", "--report", scratch + "/absent/x.html"] + small)
