@@ -10,7 +10,7 @@ let mclOptions: [OptionSpec] = [
     .value("momentum", "M", "moco: key-encoder momentum m, default 0.99 (MoCo-v2 uses 0.999 on ImageNet)"),
     .value("queue-size", "L", "moco: queue length, default 4096, capped at the number of training samples"),
     .value("barlow-lambda", "L", "barlow: weight λ of the off-diagonal term, default 0.005 (the paper's)"),
-    .optionalValue("sparse-head", "LAMBDA", "SparseHead: add LAMBDA·‖W‖₂,₁ on the projection head's last Linear weight (the paper's 1e-4 when given alone)", implicit: "1e-4"),
+    .optionalValue("sparse-head", "LAMBDA", "SparseHead: add LAMBDA·‖W‖₂,₁ on the projection head's last Linear weight (alone: the paper's λ)", implicit: "1e-4"),
     .value("epochs", "E", "epochs per stage", default: "60"),
     .value("batch-size", "B", "samples per batch (2B views)", default: "256"),
     .value("lr", "LR", "learning rate", default: "0.001"),
