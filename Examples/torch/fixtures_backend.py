@@ -15,12 +15,20 @@ must exit 0. Components and what computes them (COMPONENTS below):
     L2Normalize        F.normalize(x, dim=1, eps=1e-12)
     NTXent             F.normalize, logits u·uᵀ/τ, F.cross_entropy over the other 2B−1 rows with the
                        inadmissible negatives set to −inf (Eq. 3); autograd for dL/dz
+    IFMNTXent          the same cross-entropy twice, plain and with the cosines shifted by ∓ε (positive
+                       down, negatives up: IFM's closed-form perturbation), (plain + α·perturbed)/(1 + α)
+    DebiasedNTXent     DCL: exp of the logits, Ng = torch.clamp((neg − τ⁺·N·pos)/(1 − τ⁺), min=N·e^(−1/τ))
+                       (no gradient where the bound is taken), −log(pos/(pos + Ng)); autograd for dL/dz
+    TemperatureScheduleNTXent  τ(e) by torch.cos, masked NT-Xent at each τ(e)
     LinearProbe        nn.Linear + F.cross_entropy + (l2/2)·‖W‖²
     KMeans             Lloyd with torch.cdist / index_add_ (scikit-learn's stopping rule)
     PseudoLabels       torch.unique(return_inverse=True, return_counts=True)
     ClusterBatchSampler  cluster_batch_sampler.ClusterBatchSampler (ranks as DistributedSampler)
     SimCLR, MoCo       nn.Sequential encoder + head, torch.optim.Adam, MoCo key model by
                        torch._foreach_mul_/add_ style momentum update, queue as a tensor
+    BYOL, BarlowTwins  the same modules (BYOL: + predictor, a projection_head, and a target model under
+                       no_grad), a forward pass per view, autograd, torch.optim.SGD; BYOL's target by the
+                       EMA τ·target + (1 − τ)·online after the step
     BYOLLoss, BarlowTwinsLoss, L21Penalty, SymmetricEigen, CovarianceSpectrum, MinMaxDistanceRatio
                        torch.linalg / torch.cov / nn.BatchNorm1d(affine=False) / autograd
 
@@ -40,7 +48,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cluster_batch_sampler import ClusterBatchSampler  # noqa: E402
-from models import contrastive_model  # noqa: E402
+from models import contrastive_model, projection_head  # noqa: E402
 
 
 def leaf(a):
@@ -113,24 +121,33 @@ def l2_normalize(inp, p):
 
 # --- losses -----------------------------------------------------------------------------------------
 
-def ntxent_loss(z, tau, labels=None, reduction="mean"):
+def ntxent_layout(n, labels=None):
+    """The NT-Xent layout of 2B rows: each row's positive (i ± B) and its admissible negatives (every other
+    row but itself and its positive; with ``labels``, B pseudo labels, only rows of the anchor's label, Eq. 3)."""
+    positive = torch.arange(n).roll(n // 2)
+    negative = ~torch.eye(n, dtype=torch.bool)
+    negative[torch.arange(n), positive] = False
+    if labels is not None:
+        lab = torch.as_tensor(labels).repeat(2)
+        negative &= lab[:, None] == lab[None, :]
+    return positive, negative
+
+
+def ntxent_loss(z, tau, labels=None, reduction="mean", margin=0.0):
     """SimCLR's NT-Xent over z = [view a; view b] (2B×D); the positive stays in the denominator.
 
     With ``labels`` (B pseudo labels) a negative counts only if its label equals the anchor's
-    (paper Eq. 3). Returns the loss and the number of admissible negatives per anchor."""
+    (paper Eq. 3). ``margin`` ε' lowers the positive's cosine and raises every negative's by ε'
+    before dividing by τ (IFM's perturbed logits). Returns the loss and the number of admissible
+    negatives per anchor."""
     n = z.shape[0]
-    b = n // 2
+    positive, negative = ntxent_layout(n, labels)
     u = F.normalize(z, dim=1)
-    logits = u @ u.T / tau
-    positive = torch.arange(n).roll(b)
-    admissible = ~torch.eye(n, dtype=torch.bool)
-    if labels is not None:
-        lab = torch.as_tensor(labels).repeat(2)
-        admissible &= lab[:, None] == lab[None, :]
-    counts = admissible.sum(1) - 1
-    admissible[torch.arange(n), positive] = True
-    logits = logits.masked_fill(~admissible, float("-inf"))
-    return F.cross_entropy(logits, positive, reduction=reduction), counts
+    cos = u @ u.T
+    if margin:
+        cos = cos + margin * (negative.to(cos.dtype) - F.one_hot(positive, n).to(cos.dtype))
+    logits = (cos / tau).masked_fill(~(negative | F.one_hot(positive, n).bool()), float("-inf"))
+    return F.cross_entropy(logits, positive, reduction=reduction), negative.sum(1)
 
 
 def ntxent(inp, p):
@@ -142,6 +159,48 @@ def ntxent(inp, p):
     return {"loss": loss, "per_anchor_loss": per_anchor, "d_z": z.grad, "admissible_negatives": counts}
 
 
+def ifm_ntxent(inp, p):
+    """IFM (Robinson et al. 2021): the plain NT-Xent and the one at the worst-case ±ε cosine shift
+    (closed form), combined per anchor as (plain + α·perturbed)/(1 + α) as in the official code."""
+    z = leaf(inp["z"])
+    labels = inp.get("pseudo_labels") if p["masked"] else None
+    plain, counts = ntxent_loss(z, p["temperature"], labels, reduction="none")
+    perturbed, _ = ntxent_loss(z, p["temperature"], labels, reduction="none", margin=p["epsilon"])
+    per_anchor = (plain + p["alpha"] * perturbed) / (1 + p["alpha"])
+    loss = per_anchor.mean()
+    loss.backward()
+    return {"loss": loss, "per_anchor_loss": per_anchor, "d_z": z.grad, "admissible_negatives": counts}
+
+
+def dcl_ntxent(inp, p):
+    """Debiased contrastive loss (Chuang et al. 2020): Ng = max((Σ_neg e^ℓ − τ⁺·N·e^ℓp)/(1 − τ⁺), N·e^(−1/τ));
+    torch.clamp passes no gradient where the bound is taken."""
+    z = leaf(inp["z"])
+    tau, tp = p["temperature"], p["tau_plus"]
+    positive, negative = ntxent_layout(z.shape[0], inp.get("pseudo_labels") if p["masked"] else None)
+    u = F.normalize(z, dim=1)
+    sim = torch.exp(u @ u.T / tau)                      # |ℓ| ≤ 1/τ: no overflow
+    pos = sim.gather(1, positive[:, None]).squeeze(1)
+    count = negative.sum(1)
+    n_neg = count.to(z.dtype)
+    neg = (sim * negative).sum(1)
+    ng = torch.clamp((neg - tp * n_neg * pos) / (1 - tp), min=n_neg * math.exp(-1 / tau))
+    per_anchor = -torch.log(pos / (pos + ng))
+    loss = per_anchor.mean()
+    loss.backward()
+    return {"loss": loss, "per_anchor_loss": per_anchor, "d_z": z.grad, "admissible_negatives": count}
+
+
+def ts_ntxent(inp, p):
+    """Cosine temperature schedule (Kukleva et al. 2023), τ set once per epoch, and the masked NT-Xent at each τ(e)."""
+    z = torch.from_numpy(inp["z"])
+    lo, hi, period = p["tau_min"], p["tau_max"], p["period_epochs"]
+    e = torch.arange(int(p["epochs"]), dtype=torch.float64)
+    taus = (lo + 0.5 * (hi - lo) * (1 + torch.cos(2 * math.pi * e / period))).to(z.dtype)
+    losses = torch.stack([ntxent_loss(z, t.item(), inp["pseudo_labels"])[0] for t in taus])
+    return {"temperatures": taus, "losses": losses}
+
+
 def linear_probe(inp, p):
     x = torch.from_numpy(inp["features"])
     m = set_params(nn.Linear(x.shape[1], p["classes"], dtype=x.dtype), inp, ["weight", "bias"])
@@ -151,31 +210,43 @@ def linear_probe(inp, p):
     return {"logits": logits, "loss": loss, "d_weight": m.weight.grad, "d_bias": m.bias.grad}
 
 
+def byol_regression(pred, target):
+    """‖p̂ − ẑ‖² = 2 − 2·cos(p, z) per sample; the target is a stop-gradient."""
+    return (F.normalize(pred, dim=1) - F.normalize(target.detach(), dim=1)).pow(2).sum(1)
+
+
+def byol_ema_decay(p):
+    """τ = 1 − (1 − τ_base)·(cos(π·k/K) + 1)/2 (BYOL's cosine schedule of the target's decay)."""
+    return 1 - (1 - p["ema_base"]) * (math.cos(math.pi * min(p["step"], p["total_steps"]) / p["total_steps"]) + 1) / 2
+
+
 def byol(inp, p):
     t = {k: torch.from_numpy(v) for k, v in inp.items()}
     p1, p2 = leaf(inp["prediction_1"]), leaf(inp["prediction_2"])
 
-    def regression(pred, target):  # ‖p̂ − ẑ‖² = 2 − 2·cos(p, z); the target is a stop-gradient
-        return (F.normalize(pred, dim=1) - F.normalize(target.detach(), dim=1)).pow(2).sum(1)
-
-    per_sample = regression(p1, t["target_2"]) + regression(p2, t["target_1"])
+    per_sample = byol_regression(p1, t["target_2"]) + byol_regression(p2, t["target_1"])
     loss = per_sample.mean()
     loss.backward()
-    tau = 1 - (1 - p["ema_base"]) * (math.cos(math.pi * min(p["step"], p["total_steps"]) / p["total_steps"]) + 1) / 2
+    tau = byol_ema_decay(p)
     target = t["target_weight"].clone()
     target.mul_(tau).add_(t["online_weight"], alpha=1 - tau)      # the EMA update of BYOL's target network
     return {"loss": loss, "per_sample_loss": per_sample, "d_prediction_1": p1.grad, "d_prediction_2": p2.grad,
             "ema_decay": torch.tensor(tau, dtype=t["online_weight"].dtype), "target_weight_after": target}
 
 
-def barlow_twins(inp, p):
-    z1, z2 = leaf(inp["z1"]), leaf(inp["z2"])
+def barlow_loss(z1, z2, lam, eps):
+    """Σ_i (1 − C_ii)² + λ·Σ_i≠j C_ij², C = BN(z1)ᵀ·BN(z2)/B with BatchNorm1d(affine=False) per view."""
     n, d = z1.shape
-    bn = nn.BatchNorm1d(d, eps=p["eps"], affine=False, dtype=z1.dtype).train()
+    bn = nn.BatchNorm1d(d, eps=eps, affine=False, dtype=z1.dtype).train()
     c = bn(z1).T @ bn(z2) / n
     on_diag = (torch.diagonal(c) - 1).pow(2).sum()
     off_diag = c.pow(2).sum() - torch.diagonal(c).pow(2).sum()
-    loss = on_diag + p["lambda"] * off_diag
+    return on_diag + lam * off_diag, c
+
+
+def barlow_twins(inp, p):
+    z1, z2 = leaf(inp["z1"]), leaf(inp["z2"])
+    loss, c = barlow_loss(z1, z2, p["lambda"], p["eps"])
     loss.backward()
     return {"loss": loss, "cross_correlation": c, "d_z1": z1.grad, "d_z2": z2.grad}
 
@@ -274,15 +345,20 @@ def cluster_batch_sampler(inp, p):
 
 # --- whole training steps ---------------------------------------------------------------------------
 
-def load_model(inp, prefix, p):
-    dtype = torch.from_numpy(inp[prefix + "encoder.0.weight"]).dtype
-    model = contrastive_model(p["input_width"] if "input_width" in p else 6, [10], 5, 8, 4, dtype=dtype)
-    state = model.state_dict()
+def load_state(module, inp, prefix):
+    """Loads ``prefix + <state_dict name>`` inputs into module (strict: every parameter must be there)."""
+    state = module.state_dict()
     for name in list(state):
         if prefix + name in inp:
             state[name] = torch.from_numpy(inp[prefix + name])
-    model.load_state_dict(state, strict=True)
-    return model.train()
+    module.load_state_dict(state, strict=True)
+    return module.train()
+
+
+def load_model(inp, prefix, p):
+    dtype = torch.from_numpy(inp[prefix + "encoder.0.weight"]).dtype
+    model = contrastive_model(p["input_width"] if "input_width" in p else 6, [10], 5, 8, 4, dtype=dtype)
+    return load_state(model, inp, prefix)
 
 
 def simclr_step(inp, p):
@@ -347,6 +423,53 @@ def moco_step(inp, p):
     return out
 
 
+def sgd_step_outputs(named, opt, loss, embedding):
+    """Records loss, embedding and every gradient, takes the SGD step, records the parameters after it."""
+    out = {"embedding": embedding, "loss": loss}
+    out.update({"grad." + n: w.grad.clone() for n, w in named})
+    opt.step()
+    out.update({"param_after." + n: w.detach().clone() for n, w in named})
+    return out
+
+
+def byol_step(inp, p):
+    """One BYOL step: online model + predictor per view (own BatchNorm statistics), target model
+    without gradient, symmetrised regression loss, torch.optim.SGD, then the target's EMA update."""
+    model, target = load_model(inp, "param.", p), load_model(inp, "target_param.", p)
+    dtype = next(model.parameters()).dtype
+    predictor = load_state(projection_head(4, 6, 4, dtype=dtype), inp, "param.predictor.")
+    target.requires_grad_(False)
+    named = list(model.named_parameters()) + [("predictor." + n, w) for n, w in predictor.named_parameters()]
+    opt = torch.optim.SGD([w for _, w in named], lr=p["lr"], momentum=0, weight_decay=0)
+    va, vb = torch.from_numpy(inp["views_a"]), torch.from_numpy(inp["views_b"])
+    opt.zero_grad()
+    z_a, z_b = model(va), model(vb)
+    with torch.no_grad():
+        t_a, t_b = target(va), target(vb)
+    loss = (byol_regression(predictor(z_a), t_b) + byol_regression(predictor(z_b), t_a)).mean()
+    loss.backward()
+    out = sgd_step_outputs(named, opt, loss, torch.cat([z_a, z_b]))
+    tau = byol_ema_decay(p)
+    with torch.no_grad():
+        for tw, w in zip(target.parameters(), model.parameters()):
+            tw.mul_(tau).add_(w, alpha=1 - tau)
+    out.update({"target_param_after." + n: w.clone() for n, w in target.named_parameters()})
+    return out
+
+
+def barlow_step(inp, p):
+    """One Barlow Twins step: a pass per view, the cross-correlation loss, torch.optim.SGD."""
+    model = load_model(inp, "param.", p)
+    named = list(model.named_parameters())
+    opt = torch.optim.SGD(model.parameters(), lr=p["lr"], momentum=0, weight_decay=0)
+    va, vb = torch.from_numpy(inp["views_a"]), torch.from_numpy(inp["views_b"])
+    opt.zero_grad()
+    z_a, z_b = model(va), model(vb)
+    loss, _ = barlow_loss(z_a, z_b, p["lambda"], p["eps"])
+    loss.backward()
+    return sgd_step_outputs(named, opt, loss, torch.cat([z_a, z_b]))
+
+
 COMPONENTS = {
     "gemm": gemm, "Linear": linear, "ReLU": relu,
     "BatchNorm1d": lambda i, p: batchnorm(i, p, nn.BatchNorm1d),
@@ -355,7 +478,8 @@ COMPONENTS = {
     "MaxPool2d": lambda i, p: pool(i, p, nn.MaxPool2d), "AvgPool2d": lambda i, p: pool(i, p, nn.AvgPool2d),
     "L2Normalize": l2_normalize, "NTXent": ntxent, "LinearProbe": linear_probe,
     "KMeans": kmeans, "PseudoLabels": pseudo_labels, "ClusterBatchSampler": cluster_batch_sampler,
-    "SimCLR": simclr_step, "MoCo": moco_step,
+    "SimCLR": simclr_step, "MoCo": moco_step, "BYOL": byol_step, "BarlowTwins": barlow_step,
+    "IFMNTXent": ifm_ntxent, "DebiasedNTXent": dcl_ntxent, "TemperatureScheduleNTXent": ts_ntxent,
     "BYOLLoss": byol, "BarlowTwinsLoss": barlow_twins, "L21Penalty": l21,
     "SymmetricEigen": symmetric_eigen, "CovarianceSpectrum": covariance_spectrum,
     "MinMaxDistanceRatio": min_max_distance_ratio,
