@@ -275,11 +275,11 @@ def sampler(inp, p, case_dir, manifest):
 LAYERS = {"encoder": ["linear", "bn", "relu", "linear"], "head": ["linear", "bn", "relu", "linear"]}
 
 
-def model_forward(params, x):
-    caches = []
-    h = x
-    for net in ("encoder", "head"):
-        for i, kind in enumerate(LAYERS[net]):
+def nets_forward(params, nets, x):
+    """The forward of a list of (prefix, layer kinds): Linear, BatchNorm1d (train mode, eps 1e-5), ReLU."""
+    caches, h = [], x
+    for net, kinds in nets:
+        for i, kind in enumerate(kinds):
             pre = f"{net}.{i}."
             if kind == "linear":
                 caches.append(("linear", pre, h))
@@ -293,9 +293,9 @@ def model_forward(params, x):
     return h, caches
 
 
-def model_backward(params, caches, dz):
+def nets_backward(params, caches, d):
+    """Backward through `caches` of nets_forward: parameter gradients by name, and dL/d(input)."""
     grads = {}
-    d = dz
     for kind, pre, cache in reversed(caches):
         if kind == "linear":
             grads[pre + "weight"] = d.T @ cache
@@ -305,7 +305,15 @@ def model_backward(params, caches, dz):
             d, grads[pre + "weight"], grads[pre + "bias"] = bn_backward(d, cache)
         else:
             d = np.where(cache, d, 0.0)
-    return grads
+    return grads, d
+
+
+def model_forward(params, x):
+    return nets_forward(params, list(LAYERS.items()), x)
+
+
+def model_backward(params, caches, dz):
+    return nets_backward(params, caches, dz)[0]
 
 
 def adam_update(params, grads, m, v2, t, lr=1e-2, b1=0.9, b2=0.999, eps=1e-8):
@@ -388,39 +396,6 @@ def moco(inp, p, names):
 # ---- BYOL and Barlow Twins steps (a pass per view, SGD) -----------------------------------------
 
 PREDICTOR = [("predictor", ["linear", "bn", "relu", "linear"])]
-
-
-def nets_forward(params, nets, x):
-    """Like model_forward, for any list of (prefix, layer kinds)."""
-    caches, h = [], x
-    for net, kinds in nets:
-        for i, kind in enumerate(kinds):
-            pre = f"{net}.{i}."
-            if kind == "linear":
-                caches.append(("linear", pre, h))
-                h = h @ params[pre + "weight"].T + params[pre + "bias"]
-            elif kind == "bn":
-                h, cache, _, _ = bn_forward(h, params[pre + "weight"], params[pre + "bias"], 1e-5)
-                caches.append(("bn", pre, cache))
-            else:
-                caches.append(("relu", pre, h > 0))
-                h = np.where(h > 0, h, 0.0)
-    return h, caches
-
-
-def nets_backward(params, caches, d):
-    """model_backward that also returns the gradient at the input."""
-    grads = {}
-    for kind, pre, cache in reversed(caches):
-        if kind == "linear":
-            grads[pre + "weight"] = d.T @ cache
-            grads[pre + "bias"] = d.sum(axis=0)
-            d = d @ params[pre + "weight"]
-        elif kind == "bn":
-            d, grads[pre + "weight"], grads[pre + "bias"] = bn_backward(d, cache)
-        else:
-            d = np.where(cache, d, 0.0)
-    return grads, d
 
 
 def two_view_outputs(params, names, grads, z_a, z_b, loss, lr):
