@@ -68,8 +68,7 @@ extension FixtureCases {
         let c = simclr, tv = twoView
         var rng = RNG(seed: seed)
         let model = stepFixtureModel(T.self, rng: &rng)
-        var target = model
-        target.updateParameters { _, p in for i in p.indices { p[i] += rng.normal(mean: T(0), std: T(0.05)) } }
+        let target = perturbedCopy(of: model, rng: &rng)
         let predictor = BYOL<T>.makePredictor(width: c.embedding, hiddenWidth: tv.predictorHidden, rng: &rng)
         let x0: Matrix<T> = rng.normalMatrix(c.batch, c.input)
         let augmentation = VectorAugmentation(noiseStd: 0.3)

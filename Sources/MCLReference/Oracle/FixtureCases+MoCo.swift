@@ -16,8 +16,7 @@ extension FixtureCases {
         var rng = RNG(seed: seed)
         let model = stepFixtureModel(T.self, rng: &rng)
         // The key model starts away from the query model, so the momentum update is visible.
-        var keyModel = model
-        keyModel.updateParameters { _, p in for i in p.indices { p[i] += rng.normal(mean: T(0), std: T(0.05)) } }
+        let keyModel = perturbedCopy(of: model, rng: &rng)
         let tensor = { (prefix: String, name: String, m: Matrix<T>) in pytorchTensor(prefix, name, m, model: model) }
         var views: [(Matrix<T>, Matrix<T>)] = []
         var viewsA: [T] = [], viewsB: [T] = [], batchLabels: [Int] = []

@@ -192,6 +192,14 @@ extension FixtureCases {
         return model
     }
 
+    /// A copy of `model` with N(0, 0.05²) added to every parameter, in position order — a key/target
+    /// model that starts away from the online one, so the momentum/EMA update is visible.
+    static func perturbedCopy<T: MCLFloat>(of model: ContrastiveModel<T>, rng: inout RNG) -> ContrastiveModel<T> {
+        var copy = model
+        copy.updateParameters { _, p in for i in p.indices { p[i] += rng.normal(mean: T(0), std: T(0.05)) } }
+        return copy
+    }
+
     /// `prefix + name` as a PyTorch-shaped tensor: 2-D for Linear weights, 1-D for everything else.
     static func pytorchTensor<T: MCLFloat>(_ prefix: String, _ name: String, _ m: Matrix<T>,
                                            model: ContrastiveModel<T>) -> FixtureTensor {
