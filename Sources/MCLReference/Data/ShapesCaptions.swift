@@ -15,19 +15,23 @@ import Foundation
 /// | 4 | `count`     | one, two, three                               | Q&C quantity and count                | 33 %   |
 ///
 /// Designed so that the attributes differ in how easy they are to see:
-/// - **colour** is the easiest: every object pixel carries it, and it is readable from a single pixel
-///   (the direction of the RGB vector), so a 1×1 filter or the channel means find it;
-/// - **position** and **count** change where and how much colour there is (large areas, but count also
+/// - **colour** is the easiest: the whole background carries a wash of it as well as every object
+///   pixel, and one pixel's RGB direction tells it, so a 1×1 filter or the channel means find it;
+/// - **position** and **count** change where and how much object there is (large areas; count also
 ///   varies with shape, since the shapes have different areas);
 /// - **shape** is a 5-pixel-wide silhouette (all four are symmetric under 90° turns, so they say
 ///   nothing about direction);
-/// - **direction** is the hard one, MMVP's "facing left / facing right": a small white "eye"
-///   (about 1.5 px wide at size 16) placed off-centre in the facing direction inside each object. It
+/// - **direction** is the hard one, MMVP's "facing left / facing right": a small "eye" hole (about
+///   1.5 px wide at size 16) placed off-centre in the facing direction inside each object. It
 ///   changes only a few pixels and no colour, shape, position or count — but it is there for a
 ///   supervised model (`ShapesCaptionsTests` checks that a linear probe on the raw pixels finds it).
 ///
+/// `ShapesCaptionsTests.testColourMovesTheImageMostAndDirectionLeast` measures the share of the pixel
+/// variance each attribute explains: colour the most, shape and direction the least.
+///
 /// Rendering (S = size, 16 or 32, f = S/16; values in [0, 1]; stored C·H·W, `sampleShape [3, S, S]`):
-/// - background: a gray level g uniform in [0, 0.08] (all channels);
+/// - background: a gray level g uniform in [0, 0.08] plus a wash of the colour, g + 0.3·b·colour
+///   (b the image's brightness, below);
 /// - the objects lie in the top or bottom half (position), in `count` of three slots whose centres
 ///   are at x = S/6, S/2, 5S/6 (which slots: a random subset of size `count`), y = S/4 (top) or 3S/4
 ///   (bottom), each centre moved by a uniform jitter of ±0.25·f px in x and ±1·f px in y;
@@ -35,7 +39,8 @@ import Foundation
 ///   circle u² + v² ≤ 0.95², square max(|u|, |v|) ≤ 0.8, diamond |u| + |v| ≤ 1, plus
 ///   (|u| ≤ 0.4 ∧ |v| ≤ 0.95) ∨ (|v| ≤ 0.4 ∧ |u| ≤ 0.95); inside, the pixel is b·colour, b a
 ///   brightness uniform in [0.75, 1] shared by the objects of one image;
-/// - the eye: the disc of radius 0.35 around 0.5·(facing direction) in object units is white (1, 1, 1);
+/// - the eye: the disc of radius 0.35 around 0.5·(facing direction) in object units is a hole that
+///   shows the background (so no single pixel's colour tells the direction, only where the hole is);
 ///   directions in image coordinates (y down): left (−1, 0), right (1, 0), up (0, −1), down (0, 1);
 /// - every pixel averages 4×4 sub-samples (anti-aliasing).
 ///
@@ -153,12 +158,13 @@ public enum ShapesCaptions {
                 for sy in 0..<sub {
                     for sx in 0..<sub {
                         let px = Double(x) + (Double(sx) + 0.5) / Double(sub), py = Double(y) + (Double(sy) + 0.5) / Double(sub)
-                        var colour = [p.background, p.background, p.background]
+                        var colour = rgb.map { p.background + 0.3 * p.brightness * $0 }
                         for (cx, cy) in centres {
                             let u = (px - cx) / r, v = (py - cy) / r
                             guard inside(shape: shape, u, v) else { continue }
                             let eu = u - 0.5 * fx, ev = v - 0.5 * fy
-                            colour = eu * eu + ev * ev <= 0.35 * 0.35 ? [1, 1, 1] : rgb.map { p.brightness * $0 }
+                            let eye = eu * eu + ev * ev <= 0.35 * 0.35
+                            if !eye { colour = rgb.map { p.brightness * $0 } }
                         }
                         for ch in 0..<3 { acc[ch] += colour[ch] }
                     }
