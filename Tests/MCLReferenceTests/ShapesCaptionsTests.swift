@@ -38,9 +38,26 @@ final class ShapesCaptionsTests: XCTestCase {
         XCTAssertEqual(a.images.featureNames, ShapesCaptions.attributeNames)
         XCTAssertEqual(a.vocabulary, ShapesCaptions.vocabulary)
         XCTAssertEqual(a.captionLength, 5)
+        let statements = ShapesCaptions.statements(a)
         for i in 0..<a.count {
-            XCTAssertEqual(a.tokens[i], ShapesCaptions.caption(values: a.images.labels.map { $0[i] }), "pair \(i)")
+            XCTAssertEqual(statements[i], ShapesCaptions.caption(values: a.images.labels.map { $0[i] }), "pair \(i)")
+            for slot in 0..<5 where slot != 2 { XCTAssertEqual(a.tokens[i][slot], statements[i][slot], "pair \(i) slot \(slot)") }
+            XCTAssert(a.tokens[i][2] == 0 || a.tokens[i][2] == statements[i][2], "pair \(i): direction named right or not at all")
         }
+        // The mention probabilities change the captions, never the images.
+        let full = ShapesCaptions.make(count: 64, seed: 3, configuration: .init(mentionProbability: [1, 1, 1, 1, 1]), as: Float.self)
+        XCTAssertEqual(full.images.x, a.images.x)
+        XCTAssertEqual(full.tokens, statements)
+        XCTAssertNotEqual(a.tokens, statements)
+        // No eye: the direction is not in the image (the images of all four directions coincide).
+        let blind = ShapesCaptions.make(count: 64, seed: 3, configuration: .init(eyeRadius: 0), as: Float.self)
+        XCTAssertNotEqual(blind.images.x, a.images.x)
+        var noEye = ShapesCaptions.Params(values: [0, 0, 0, 0, 2], background: 0.05, brightness: 0.9, slots: [0, 1, 2],
+                                          jitter: [(0, 0), (0, 0), (0, 0)])
+        let left = ShapesCaptions.render(noEye, size: 16, eyeRadius: 0, colourWash: 0.3)
+        noEye.values[2] = 3
+        XCTAssertEqual(ShapesCaptions.render(noEye, size: 16, eyeRadius: 0, colourWash: 0.3), left)
+        XCTAssertNotEqual(ShapesCaptions.render(noEye, size: 16, eyeRadius: 0.35, colourWash: 0.3), left)
         XCTAssert(a.images.x.storage.allSatisfy { $0 >= 0 && $0 <= 1 })
         XCTAssertEqual(ShapesCaptions.make(count: 8, size: 32, seed: 0, as: Double.self).images.sampleShape, [3, 32, 32])
     }
@@ -57,6 +74,9 @@ final class ShapesCaptionsTests: XCTestCase {
                 XCTAssertEqual(Double(c), 4000 / Double(k[a]), accuracy: 0.2 * 4000 / Double(k[a]), "attribute \(a) value \(v)")
             }
         }
+        let named = (0..<attributeCount).map { a in Double(d.tokens.filter { $0[a] != 0 }.count) / 4000 }
+        XCTAssertEqual(named, [1, 1, named[2], 1, 1])
+        XCTAssertEqual(named[2], 0.2, accuracy: 0.03, "direction named in one caption in five")
         for a in 0..<attributeCount { for b in (a + 1)..<attributeCount {
             var table = [[Double]](repeating: [Double](repeating: 0, count: k[b]), count: k[a])
             for (x, y) in zip(d.images.labels[a], d.images.labels[b]) { table[x][y] += 1 }
@@ -85,7 +105,11 @@ final class ShapesCaptionsTests: XCTestCase {
         XCTAssertEqual(test.images.x, testImages.x)
         XCTAssertEqual(test.count, 75)
         XCTAssertEqual(train.count + test.count, 300)
-        for i in 0..<test.count { XCTAssertEqual(test.tokens[i], ShapesCaptions.caption(values: test.images.labels.map { $0[i] })) }
+        // Captions travel with their images: each agrees with its image's labels wherever it names one.
+        let statements = ShapesCaptions.statements(test)
+        for i in 0..<test.count {
+            XCTAssert(zip(test.tokens[i], statements[i]).allSatisfy { $0 == 0 || $0 == $1 }, "test pair \(i)")
+        }
         let trainKeys = Set((0..<train.count).map { train.images.x.row($0).map(\.bitPattern) })
         XCTAssert((0..<test.count).allSatisfy { !trainKeys.contains(test.images.x.row($0).map(\.bitPattern)) })
     }
