@@ -23,8 +23,9 @@ import Foundation
 /// included: every depth block reads and writes all of C once (2·MR·NR·KC flops per MR×NR tile
 /// of C loaded and stored), and at 1024³–2048³ that C traffic, not the L1 misses of B, limits the
 /// kernel. Measured on the Zen 4 VM (1 thread, process CPU time, GFLOPS at 1024³ / 2048³):
-/// KC = 144 (the ¾-L1d rule with A) 85–93 / 78–81, KC = 192 89–99 / 85–95, KC = 256 94–99 / 92–97,
-/// KC = 512 97–99 / 100–103 (OpenBLAS 100 / 102); below 512³ KC hardly matters. See BENCHMARKS.md.
+/// KC = 144 (the ¾-L1d rule with A) 85–93 / 78–81, KC = 192 89–99 / 84–95, KC = 256 93–103 /
+/// 93–97, KC = 512 97–100 / 100–103 (OpenBLAS 96–100 / 100–103); KC = 512 loses at 512³, where C
+/// fits in L2. See BENCHMARKS.md.
 ///
 /// For this project's two reference machines (AVX-512 build, Float: MR = 8, NR = 32, s = 4):
 ///
