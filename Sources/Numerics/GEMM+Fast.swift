@@ -1,7 +1,8 @@
 /// The fast GEMM: C ← α·op(A)·op(B) + β·C with packed panels, cache blocking and a register-blocked
 /// SIMD microkernel (the GotoBLAS / BLIS scheme).
 ///
-/// Algorithm (sizes from the `GEMMConfiguration` of the scalar type, see `GEMM+Microkernel.swift`):
+/// Algorithm (tile MR×NR from the `GEMMConfiguration` of the scalar type, see
+/// `GEMM+Microkernel.swift`; KC, MC, NC from the cache sizes, see `GEMM+Blocking.swift`):
 ///
 ///     for jc in stride(0, N, NC)                        — column panel of C and op(B)
 ///       for pc in stride(0, K, KC)                      — depth block, always in this order
@@ -56,7 +57,7 @@ public func gemmFast<T: MCLFloat>(
 func gemmFastFloat(transA: Transpose, transB: Transpose, m: Int, n: Int, k: Int,
                    alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
-    gemmPacked(FloatGEMM.self, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+    gemmPacked(FloatGEMM.self, blocking: GEMMBlockings.float, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads)
 }
 
@@ -65,7 +66,7 @@ func gemmFastFloat(transA: Transpose, transB: Transpose, m: Int, n: Int, k: Int,
 func gemmFastDouble(transA: Transpose, transB: Transpose, m: Int, n: Int, k: Int,
                     alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
                     beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int, threads: Int) {
-    gemmPacked(DoubleGEMM.self, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+    gemmPacked(DoubleGEMM.self, blocking: GEMMBlockings.double, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, threads: threads)
 }
 
@@ -179,7 +180,7 @@ func packBMicroPanel<S: MCLFloat>(_ dst: UnsafeMutablePointer<S>, nr: Int, trans
 /// inside this module, so it is compiled as two concrete functions.
 /// - Shape: op(A) M×K, op(B) K×N, C M×N.
 func gemmPacked<G: GEMMConfiguration>(
-    _ config: G.Type, transA: Transpose, transB: Transpose, m: Int, n: Int, k: Int,
+    _ config: G.Type, blocking: GEMMBlocking, transA: Transpose, transB: Transpose, m: Int, n: Int, k: Int,
     alpha: G.Scalar, a: UnsafePointer<G.Scalar>, lda: Int, b: UnsafePointer<G.Scalar>, ldb: Int,
     beta: G.Scalar, c: UnsafeMutablePointer<G.Scalar>, ldc: Int, threads: Int
 ) {
@@ -191,10 +192,11 @@ func gemmPacked<G: GEMMConfiguration>(
     }
     let mr = G.mr, nr = G.nr
     let mTiles = (m &+ mr &- 1) / mr
-    let kcMax = min(k, G.kc)
-    let ncMax = min(n, G.nc)
+    let kcBlock = blocking.kc, ncBlock = blocking.nc
+    let kcMax = min(k, kcBlock)
+    let ncMax = min(n, ncBlock)
     let nTilesMax = (ncMax &+ nr &- 1) / nr
-    let mcTiles = G.mc / mr
+    let mcTiles = max(1, blocking.mc / mr)
     // A row-major (op(A) = A) up to `gemmDirectAElements` is not packed: the microkernel reads
     // full MR-row panels in place (same products in the same order, so the same bits); only the
     // partial last panel is packed with zero padding. Packing is a transpose-like gather that
@@ -212,40 +214,38 @@ func gemmPacked<G: GEMMConfiguration>(
 
     var jc = 0
     while jc < n {
-        let nc = min(G.nc, n &- jc)
+        let nc = min(ncBlock, n &- jc)
         let nTiles = (nc &+ nr &- 1) / nr
         // Cut the M×nc tile grid by rows of tiles when there are enough (a worker then keeps its
         // chunk's A blocks in its own L2, sharing the B panel), otherwise by columns of tiles.
         let splitRows = mTiles >= 4 &* workers || mTiles >= nTiles
         var pc = 0
         while pc < k {
-            let kc = min(G.kc, k &- pc)
+            let kc = min(kcBlock, k &- pc)
             let betaBlock: S = pc == 0 ? beta : 1
 
             // Region 1: pack the A micro-panels that need it (all, or with `directA` only the
-            // partial last one) and the nTiles B micro-panels, split evenly among the workers.
+            // partial last one) and the nTiles B micro-panels; the workers claim panels in turn.
             let aFirst = directA ? m / mr : 0
             let aPanels = mTiles &- aFirst
             let panels = aPanels &+ nTiles
-            let pack = { (w: Int) in
-                let lo = panels &* w / workers, hi = panels &* (w &+ 1) / workers
-                for t in lo..<hi {
-                    if t < aPanels {
-                        let u = aFirst &+ t
-                        packAMicroPanel(packedA + u &* mr &* kc, mr: mr, trans: transA, a: a, lda: lda,
-                                        m: m, i0: u &* mr, pc: pc, kc: kc)
-                    } else {
-                        let u = t &- aPanels
-                        packBMicroPanel(packedB + u &* nr &* kc, nr: nr, trans: transB, b: b, ldb: ldb,
-                                        n: n, j0: jc &+ u &* nr, pc: pc, kc: kc)
-                    }
+            let packPanel = { (t: Int) in
+                if t < aPanels {
+                    let u = aFirst &+ t
+                    packAMicroPanel(packedA + u &* mr &* kc, mr: mr, trans: transA, a: a, lda: lda,
+                                    m: m, i0: u &* mr, pc: pc, kc: kc)
+                } else {
+                    let u = t &- aPanels
+                    packBMicroPanel(packedB + u &* nr &* kc, nr: nr, trans: transB, b: b, ldb: ldb,
+                                    n: n, j0: jc &+ u &* nr, pc: pc, kc: kc)
                 }
             }
 
             // Region 2: the tile grid is cut into chunks of whole tile rows (or columns), about four
-            // per worker, and the workers claim chunks from a shared counter until none is left, so
-            // a worker that the OS deschedules delays only the chunk it holds. Which worker
-            // computes a tile never changes the tile's arithmetic: the bits do not depend on it.
+            // per worker, and the workers claim chunks in turn until none is left (`Parallel.forEach`),
+            // so a worker that the OS deschedules delays only the chunk it holds, and one that has
+            // not woken up yet delays nothing. Which worker computes a tile never changes the tile's
+            // arithmetic: the bits do not depend on it.
             let lines = splitRows ? mTiles : nTiles
             let perWorker = (lines &+ 4 &* workers &- 1) / (4 &* workers)
             let chunkLines = workers == 1 ? lines : max(1, min(splitRows ? mcTiles : lines, perWorker))
@@ -313,14 +313,11 @@ func gemmPacked<G: GEMMConfiguration>(
             }
 
             if workers == 1 {
-                pack(0)
+                for t in 0..<panels { packPanel(t) }
                 for chunk in 0..<chunkCount { computeChunk(chunk) }
             } else {
-                Parallel.forEach(workers, threads: workers, pack)
-                let counter = WorkCounter()
-                Parallel.forEach(workers, threads: workers) { _ in
-                    while case let chunk = counter.claim(), chunk < chunkCount { computeChunk(chunk) }
-                }
+                Parallel.forEach(panels, threads: workers, packPanel)
+                Parallel.forEach(chunkCount, threads: workers, computeChunk)
             }
             pc &+= kc
         }

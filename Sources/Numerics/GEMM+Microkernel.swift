@@ -21,8 +21,9 @@
 /// - portable: the AVX2 shapes with a separate multiply and add (see `multiplyAdd`).
 ///
 /// Every lane of the accumulator is an independent dot product summed in the order p = 0, 1, …,
-/// kc-1, so the value of each C element depends only on K (and the fixed KC blocking), never on the
+/// kc-1, so the value of each C element depends only on K (and the KC blocking), never on the
 /// tile's position, the thread that computes it, or whether the tile is an edge tile.
+/// (KC itself is derived from the host's L1d size: see `GEMM+Blocking.swift`.)
 
 /// acc ← acc + a·b, one rounding when the FMA is native. Without native FMA (portable build),
 /// `addProduct` would become a per-lane `fmaf` library call (< 1 GFLOPS), so there we use a plain
@@ -129,7 +130,8 @@ where V.Scalar: BinaryFloatingPoint {
     storeRow(pc, c50, c51, alpha, beta)
 }
 
-/// Compile-time description of one packed GEMM: scalar, tile shape, cache blocks and microkernel.
+/// Compile-time description of one packed GEMM: scalar, register tile and microkernel (the cache
+/// blocks KC, MC, NC are derived at run time from the cache sizes: `GEMMBlocking`).
 /// The driver `gemmPacked` is generic over it and is specialised (inside this module) for the two
 /// concrete configurations below, so the hot loops are concrete code.
 protocol GEMMConfiguration {
@@ -138,36 +140,21 @@ protocol GEMMConfiguration {
     static var mr: Int { get }
     /// Columns of the register tile (B micro-panel width) = 2 vectors.
     static var nr: Int { get }
-    /// Depth of one packed block: A micro-panel MR×KC and B micro-panel KC×NR. The B micro-panel
-    /// (KC·NR·size) is reused across all A micro-panels of a row block and should stay in L1.
-    static var kc: Int { get }
-    /// Rows of A per row block (multiple of MR): the MC×KC packed A block is reused across every B
-    /// micro-panel of the thread's columns and should stay in L2.
-    static var mc: Int { get }
-    /// Columns per packed B panel (multiple of NR): the KC×NC panel is shared by the threads (L3).
-    static var nc: Int { get }
     static func kernel(kc: Int, a: UnsafePointer<Scalar>, aRow: Int, aStep: Int, b: UnsafePointer<Scalar>,
                        c: UnsafeMutablePointer<Scalar>, ldc: Int, alpha: Scalar, beta: Scalar)
 }
 
 /// Float: 8×32 tile of `SIMD16<Float>` on AVX-512, else 6×16 of `SIMD8<Float>`.
-/// KC = 256 makes the B micro-panel 32 KB (AVX-512; 16 KB otherwise), the size of Zen 4's L1d, and
-/// MC = 128 an A block of 128 KB, well inside the 1 MB L2.
-/// NC = 2048 bounds the shared packed B panel to 2 MB.
 enum FloatGEMM: GEMMConfiguration {
     typealias Scalar = Float
     #if MCL_AVX512
     typealias Vector = SIMD16<Float>
     static var mr: Int { 8 }
-    static var mc: Int { 128 }
     #else
     typealias Vector = SIMD8<Float>
     static var mr: Int { 6 }
-    static var mc: Int { 120 }
     #endif
     static var nr: Int { 2 &* Vector.scalarCount }
-    static var kc: Int { 256 }
-    static var nc: Int { 2048 }
     @inline(__always)
     static func kernel(kc: Int, a: UnsafePointer<Float>, aRow: Int, aStep: Int, b: UnsafePointer<Float>,
                        c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float) {
@@ -179,23 +166,17 @@ enum FloatGEMM: GEMMConfiguration {
     }
 }
 
-/// Double: 8×16 tile of `SIMD8<Double>` on AVX-512, else 6×8 of `SIMD4<Double>`. KC = 256 gives
-/// the same byte footprint per B micro-panel as Float (32 KB on AVX-512); MC = 64 keeps the A block
-/// at 128 KB; NC = 1024 bounds the B panel to 2 MB.
+/// Double: 8×16 tile of `SIMD8<Double>` on AVX-512, else 6×8 of `SIMD4<Double>`.
 enum DoubleGEMM: GEMMConfiguration {
     typealias Scalar = Double
     #if MCL_AVX512
     typealias Vector = SIMD8<Double>
     static var mr: Int { 8 }
-    static var mc: Int { 64 }
     #else
     typealias Vector = SIMD4<Double>
     static var mr: Int { 6 }
-    static var mc: Int { 60 }
     #endif
     static var nr: Int { 2 &* Vector.scalarCount }
-    static var kc: Int { 256 }
-    static var nc: Int { 1024 }
     @inline(__always)
     static func kernel(kc: Int, a: UnsafePointer<Double>, aRow: Int, aStep: Int, b: UnsafePointer<Double>,
                        c: UnsafeMutablePointer<Double>, ldc: Int, alpha: Double, beta: Double) {

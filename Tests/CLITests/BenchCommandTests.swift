@@ -15,6 +15,26 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertEqual(try runMCLRef(["bench", "matmul", "--shape", "3x5"]).status, 2)
     }
 
+    /// The JSON carries the blocking in use: derived from this machine's caches, or the override.
+    func testMatmulJSONCarriesTheBlocking() throws {
+        let derived = GEMMBlockings.derived(for: Float.self)
+        let r = try runMCLRef(["bench", "matmul", "--sizes", "8", "--repeats", "1", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try JSONValue.parse(r.stdout)
+        let blocking = try XCTUnwrap(json["blocking"])
+        XCTAssertEqual(blocking["kc"]?.intValue, derived.kc)
+        XCTAssertEqual(blocking["mc"]?.intValue, derived.mc)
+        XCTAssertEqual(blocking["nc"]?.intValue, derived.nc)
+        XCTAssertEqual(blocking["derived"], .bool(true))
+        XCTAssertEqual(json["caches"]?["l1d"]?.intValue, CacheSizes.host.l1d)
+        let o = try runMCLRef(["bench", "matmul", "--sizes", "8", "--repeats", "1", "--kc", "40", "--json"])
+        XCTAssertEqual(o.status, 0, o.stderr)
+        let overridden = try JSONValue.parse(o.stdout)["blocking"]
+        XCTAssertEqual(overridden?["kc"]?.intValue, 40)
+        XCTAssertEqual(overridden?["derived"], .bool(false))
+        XCTAssertEqual(try runMCLRef(["bench", "matmul", "--kc", "0"]).status, 2)
+    }
+
     func testTrainStepJSON() throws {
         let r = try runMCLRef(["bench", "mlp", "--batch-size", "16", "--hidden", "8", "--repeats", "1", "--json"])
         XCTAssertEqual(r.status, 0, r.stderr)

@@ -32,4 +32,19 @@ final class ParallelTests: XCTestCase {
         }
         XCTAssertEqual(total.load(ordering: .relaxed), 40_000)
     }
+
+    /// Back-to-back regions of changing width and count, each index claimed exactly once per
+    /// region: a worker that arrives late for a region must neither run a closed region's indices
+    /// nor miss the next one.
+    func testRegionsOfChangingWidthRunEveryIndexOnce() {
+        let hits = UnsafeMutableBufferPointer<Int>.allocate(capacity: 8)
+        defer { hits.deallocate() }
+        for round in 0..<5_000 {
+            let count = 2 + round % 5, threads = 2 + round % 3
+            hits.initialize(repeating: 0)
+            Parallel.forEach(count, threads: threads) { i in hits[i] += 1 }
+            XCTAssert(hits.prefix(count).allSatisfy { $0 == 1 } && hits[count...].allSatisfy { $0 == 0 },
+                      "round \(round): count \(count) threads \(threads) hits \(Array(hits))")
+        }
+    }
 }
