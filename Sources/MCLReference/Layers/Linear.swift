@@ -63,7 +63,7 @@ public struct Linear<T: MCLFloat>: Equatable, Sendable {
             }
         }
         var y = Matrix<T>(rows: x.rows, cols: h, storage: rows)
-        gemm(x, weight, transB: .transpose, beta: 1, into: &y)
+        gemm(x, weight, transB: .transpose, beta: 1, into: &y, threads: stepGEMMThreads(m: x.rows, n: h, k: inFeatures))
         return (y, Cache(input: x))
     }
 
@@ -72,8 +72,9 @@ public struct Linear<T: MCLFloat>: Equatable, Sendable {
     @inlinable public func backward(_ dOut: Matrix<T>, _ cache: Cache) -> (dInput: Matrix<T>, gradients: Gradients) {
         precondition(dOut.rows == cache.input.rows && dOut.cols == outFeatures,
                      "Linear.backward: dy is \(dOut.shapeDescription), expected \(cache.input.rows)×\(outFeatures)")
-        let dx = matmul(dOut, weight)
-        let dW = matmul(dOut, cache.input, transA: .transpose)
+        let threads = stepGEMMThreads(m: dOut.rows, n: outFeatures, k: inFeatures)  // both products have B·H·D terms
+        let dx = matmul(dOut, weight, threads: threads)
+        let dW = matmul(dOut, cache.input, transA: .transpose, threads: threads)
         return (dx, Gradients(weight: dW, bias: columnSums(dOut)))
     }
 }

@@ -103,7 +103,8 @@ public enum InfoNCE {
             Matrix(rows: r, cols: c, storage: [T](unsafeUninitializedCapacity: r * c) { _, count in count = r * c })
         }
         var logits = gemmOutput(n, m)
-        gemm(q, k, transB: .transpose, alpha: 1 / tau, into: &logits)
+        let threads = stepGEMMThreads(m: n, n: m, k: q.cols)   // all three products have N·M·D terms
+        gemm(q, k, transB: .transpose, alpha: 1 / tau, into: &logits, threads: threads)
         if shift != 0 {
             // IFM: cos − ε on the positive, cos + ε elsewhere (masked columns become −∞ below anyway).
             let up = shift / tau
@@ -116,7 +117,7 @@ public enum InfoNCE {
         for (i, p) in positives.enumerated() {
             precondition(p >= 0 && p < m, "InfoNCE: positive column \(p) of anchor \(i) out of range for M=\(m)")
         }
-        // Inadmissible columns (except the positive) become −∞ (a select, not a branch, per column).
+        // Inadmissible columns (except the positive) become −∞ (written only where the mask is false).
         mask.storage.withUnsafeBufferPointer { pm in
             logits.storage.withUnsafeMutableBufferPointer { pl in
                 for i in 0..<n {
@@ -125,7 +126,7 @@ public enum InfoNCE {
                     for j in 0..<m {
                         let keep = pm[base &+ j]
                         admissible &+= keep ? 1 : 0
-                        pl[base &+ j] = keep || j == p ? pl[base &+ j] : -.infinity
+                        if !keep && j != p { pl[base &+ j] = -.infinity }
                     }
                     negatives[i] = admissible - (pm[base &+ p] ? 1 : 0)
                 }
@@ -192,9 +193,13 @@ public enum InfoNCE {
         let perAnchor = lossPerAnchor.map { T($0) }
         let alpha = 1 / (T(n) * tau)
         var dQ = gemmOutput(n, q.cols)
-        gemm(g, k, alpha: alpha, into: &dQ)
-        var dK = gemmOutput(m, k.cols)
-        gemm(g, q, transA: .transpose, alpha: alpha, into: &dK)
+        gemm(g, k, alpha: alpha, into: &dQ, threads: threads)
+        // dK = dℓᵀ·Q is computed as (Qᵀ·dℓ)ᵀ: the GEMM then reads dℓ row by row instead of gathering
+        // its columns (a power-of-two N makes that gather thrash the cache: B = 256 took 4× B = 192).
+        // Each element is the same dot product over the N anchors, in the same order.
+        var dKt = gemmOutput(k.cols, m)
+        gemm(q, g, transA: .transpose, alpha: alpha, into: &dKt, threads: threads)
+        let dK = dKt.transposed()
         return Output(loss: T(total / Double(n)), perAnchorLoss: perAnchor, admissibleNegatives: negatives,
                       dAnchors: dQ, dKeys: dK)
     }
@@ -210,7 +215,8 @@ public enum InfoNCE {
         var maxima = SIMD8<Float>(repeating: -.infinity)
         var j = 0
         while j &+ 8 <= m {
-            maxima = pointwiseMax(maxima, UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self))
+            let v = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self)
+            maxima = maxima.replacing(with: v, where: v .> maxima)   // (the generic pointwiseMax is not inlined)
             j &+= 8
         }
         var mu = maxima.max()
