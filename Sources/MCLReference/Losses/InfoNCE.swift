@@ -146,8 +146,9 @@ public enum InfoNCE {
         let admissibleCounts = negatives
         let fast = kernel == .fast && T.self == Float.self && debiasedPrior == nil
         let rowsPerBlock = 32
-        // The fast row costs ~1 ns per logit: split over workers only when a block of rows pays a wake-up.
-        let parallelFrom = fast ? 1 << 17 : 1 << 16
+        // The fast row costs ~1–2 ns per logit: split over workers only from 2¹⁹ logits (B ≥ 362 in
+        // NT-Xent), where half the pass is ≥ 0.3 ms — more than a worker's wake-up even under load.
+        let parallelFrom = fast ? 1 << 19 : 1 << 16
         logits.storage.withUnsafeMutableBufferPointer { pg in
             lossPerAnchor.withUnsafeMutableBufferPointer { pLoss in
                 let (pg, pLoss) = (pg, pLoss)
