@@ -141,7 +141,9 @@ extension Matrix {
     var acc = [Double](repeating: 0, count: x.cols)
     let c = x.cols
     x.storage.withUnsafeBufferPointer { p in
-        for i in 0..<x.rows { for j in 0..<c { acc[j] += Double(p[i * c + j]) } }
+        acc.withUnsafeMutableBufferPointer { a in
+            for i in 0..<x.rows { for j in 0..<c { a[j] += Double(p[i &* c &+ j]) } }
+        }
     }
     return acc
 }

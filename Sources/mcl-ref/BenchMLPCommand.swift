@@ -10,8 +10,12 @@ let benchMLPCommand = CommandSpec(
     The step `train` repeats: the 2B views go through encoder Linear-BatchNorm-ReLU-Linear and head
     Linear-BatchNorm-ReLU-Linear, NT-Xent (τ 0.5) gives the loss and dL/dz, the backward pass gives
     every parameter's gradient and Adam updates the weights. Float32. Views are drawn once, so
-    augmentation and batch gathering are not timed. scripts/bench_mlp_numpy.py times the same step
-    in numpy (OpenBLAS) with the same method; scripts/bench_mlp.sh runs both.
+    augmentation and batch gathering are not timed. scripts/bench_step.sh times the same step in
+    PyTorch eager and JAX jit (scripts/bench_step_torch.py, bench_step_jax.py) with the same method,
+    scripts/bench_mlp.sh in numpy. --export DIR writes the initial parameters (<name>.npy, PyTorch's
+    names) and the views (views.npy) so that those peers start from exactly this data; "loss_step0"
+    is the loss of the first step. --breakdown prints the time of each part of the step
+    (StepProfiler: wall clock per layer forward/backward, loss, optimiser) after the timing.
     """,
     options: [
         .value("batch-size", "B", "samples per step (2B views)", default: "256"),
@@ -21,6 +25,8 @@ let benchMLPCommand = CommandSpec(
         .value("head-hidden", "P", "projection head hidden width", default: "64"),
         .value("embedding", "E", "embedding width", default: "32"),
         .value("repeats", "R", "timed samples (the median is reported)", default: "11"),
+        .value("export", "DIR", "write the initial parameters and the views as .npy files into DIR"),
+        .flag("breakdown", "also time each part of the step (layers, loss, optimiser)"),
         .flag("json", "print exactly one JSON object on stdout"),
     ],
     run: runBenchMLP
@@ -40,13 +46,25 @@ func runBenchMLP(_ args: ParsedArguments) throws -> Int32 {
         head: .projectionHead(inputWidth: r, hiddenWidth: p, outputWidth: e, rng: &rng))
     let views: Matrix<Float> = rng.normalMatrix(2 * b, d)
     // The step training runs (TrainingStep.swift): SimCLR's objective, Adam.
+    if let dir = args.string("export") {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for (name, value) in model.namedParameters() { try NPY.write(value, to: dir + "/" + name + ".npy") }
+        try NPY.write(views, to: dir + "/views.npy")
+    }
     var step = TrainingStep(model: model, objective: .simclr(NTXent(temperature: 0.5)), optimizer: .adam(Adam(lr: 1e-3)))
+    let loss0 = step(views: views, labels: nil, learningRate: 1e-3).loss
     var lastLoss: Float = 0
     let seconds = medianSeconds(repeats: repeats) {
         lastLoss = step(views: views, labels: nil, learningRate: 1e-3).loss
     }
     guard lastLoss.isFinite else { throw CLIError("bench mlp: the loss diverged (\(lastLoss))", exitCode: 1) }
     let samplesPerSecond = Double(b) / seconds
+    var parts: [(String, Double)] = []
+    if args.has("breakdown") {
+        let profiler = StepProfiler(), steps = max(1, Int(0.2 / seconds))
+        for _ in 0..<steps { _ = step(views: views, labels: nil, learningRate: 1e-3, profiler: profiler) }
+        parts = profiler.order.map { ($0, profiler.seconds[$0]! / Double(steps)) }
+    }
     if args.has("json") {
         print(JSONValue.object([("train_step", .object([
             ("batch_size", .number(Double(b))), ("input_width", .number(Double(d))), ("hidden", .number(Double(h))),
@@ -54,10 +72,17 @@ func runBenchMLP(_ args: ParsedArguments) throws -> Int32 {
             ("threads", .number(Double(Parallel.maxThreads))),
             ("ms_per_step", .number((seconds * 1e5).rounded() / 100)),
             ("samples_per_second", .number(samplesPerSecond.rounded())),
-        ]))]).serialized())
+            ("loss_step0", .number(Double(loss0))),
+        ] + (parts.isEmpty ? [] : [("parts_ms", .object(parts.map { ($0.0, .number(($0.1 * 1e6).rounded() / 1e3)) }))])))
+        ]).serialized())
     } else {
         print(String(format: "SimCLR step B=%d D=%d [%d]→%d head [%d]→%d, %d threads: %.3f ms/step, %.0f samples/s",
                      b, d, h, r, p, e, Parallel.maxThreads, seconds * 1e3, samplesPerSecond))
+        if !parts.isEmpty {
+            let total = parts.reduce(0) { $0 + $1.1 }
+            print(formatTable(header: ["part", "ms/step", "% of parts"], rows: parts.map {
+                [$0.0, String(format: "%.3f", $0.1 * 1e3), String(format: "%.1f", 100 * $0.1 / total)] }))
+        }
     }
     return 0
 }

@@ -45,4 +45,24 @@ final class BenchCommandTests: XCTestCase {
         XCTAssert((step["samples_per_second"]?.doubleValue ?? 0) > 0)
         XCTAssertEqual(try runMCLRef(["bench", "mlp", "--batch-size", "1"]).status, 2)
     }
+
+    /// --export writes what scripts/bench_step_*.py load (PyTorch's names, the views), and the
+    /// step-0 loss they compare; --breakdown adds the parts of the step.
+    func testMLPExportAndBreakdown() throws {
+        let dir = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try runMCLRef(["bench", "mlp", "--batch-size", "5", "--hidden", "7", "--repeats", "1",
+                               "--export", dir + "/init", "--breakdown", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let step = try XCTUnwrap(JSONValue.parse(r.stdout)["train_step"])
+        XCTAssert(step["loss_step0"]?.doubleValue?.isFinite ?? false)
+        XCTAssertNotNil(step["parts_ms"]?["loss"]?.doubleValue)
+        let views: Matrix<Float> = try NPY.readMatrix(dir + "/init/views.npy")
+        XCTAssertEqual([views.rows, views.cols], [10, 32])
+        let w: Matrix<Float> = try NPY.readMatrix(dir + "/init/encoder.0.weight.npy")
+        XCTAssertEqual([w.rows, w.cols], [7, 32])
+        for name in ["encoder.1.bias", "encoder.3.weight", "head.0.weight", "head.1.weight", "head.3.bias"] {
+            XCTAssert(FileManager.default.fileExists(atPath: dir + "/init/\(name).npy"), name)
+        }
+    }
 }

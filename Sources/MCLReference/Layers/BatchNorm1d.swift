@@ -19,6 +19,12 @@
 /// (the two sums come from μ and σ² depending on every row). Backward (eval): dx = g·rstd, since the
 /// statistics are constants. Statistics and sums are accumulated in `Double`; the variance is the
 /// two-pass Σ(x − μ)², which does not cancel catastrophically when |μ| ≫ σ.
+///
+/// Two kernels with the same contract (`kernel:`): `.reference` evaluates every element's formula in
+/// Double, as written above; `.fast` (the default) folds the per-feature constants once, in Double —
+/// x̂ = x·rstd + (−μ·rstd), y = x̂·γ + β, dx = dy·(γ·rstd) − γ·rstd·Σdy/B − x̂·(γ·rstd·Σ(dy⊙x̂)/B) — and
+/// runs the elementwise passes in `T` (a few roundings in T instead of one; LayerTests compare the
+/// two on awkward shapes). The statistics and sums are the same Double sums in both.
 public struct BatchNorm1d<T: MCLFloat>: Equatable, Sendable {
     /// γ, C (PyTorch `weight`), initialised to 1.
     public var weight: [T]
@@ -72,7 +78,7 @@ public struct BatchNorm1d<T: MCLFloat>: Equatable, Sendable {
     /// y = γ ⊙ (x − μ)/√(σ² + ε) + β with batch statistics (train; updates the running statistics,
     /// needs B ≥ 2 as PyTorch) or running statistics (eval; changes nothing).
     /// - Shape: x B×C → y B×C.
-    @inlinable public mutating func forward(_ x: Matrix<T>, mode: Mode) -> (output: Matrix<T>, cache: Cache) {
+    @inlinable public mutating func forward(_ x: Matrix<T>, mode: Mode, kernel: Kernel = .fast) -> (output: Matrix<T>, cache: Cache) {
         let c = numFeatures, b = x.rows
         precondition(x.cols == c, "BatchNorm1d.forward: x is \(x.shapeDescription), expected B×\(c)")
         var mean = [Double](repeating: 0, count: c)
@@ -81,8 +87,14 @@ public struct BatchNorm1d<T: MCLFloat>: Equatable, Sendable {
         case .train:
             precondition(b >= 2, "BatchNorm1d.forward: train mode needs a batch of at least 2, got B=\(b)")
             mean = columnSumsDouble(x).map { $0 / Double(b) }
-            for i in 0..<b {
-                for j in 0..<c { let d = Double(x.storage[i * c + j]) - mean[j]; variance[j] += d * d }
+            x.storage.withUnsafeBufferPointer { px in
+                mean.withUnsafeBufferPointer { pm in
+                    variance.withUnsafeMutableBufferPointer { pv in
+                        for i in 0..<b {
+                            for j in 0..<c { let d = Double(px[i &* c &+ j]) - pm[j]; pv[j] += d * d }
+                        }
+                    }
+                }
             }
             for j in 0..<c { variance[j] /= Double(b) }
             let m = Double(momentum)
@@ -97,6 +109,33 @@ public struct BatchNorm1d<T: MCLFloat>: Equatable, Sendable {
             variance = runningVar.map { Double($0) }
         }
         let rstd = variance.map { 1 / ($0 + Double(eps)).squareRoot() }
+        if kernel == .fast {
+            // x̂ = x·s + t with s = rstd, t = −μ·rstd; y = x̂·γ + β; constants folded in Double, rounded once.
+            let s = rstd.map { T($0) }, t = (0..<c).map { T(-mean[$0] * rstd[$0]) }
+            // Per-feature constants side by side (s, t, γ, β), so the inner loop reads raw pointers only.
+            let constants = s + t + weight + bias
+            var xhat = [T](), y = [T]()
+            x.storage.withUnsafeBufferPointer { px in
+                constants.withUnsafeBufferPointer { k4 in
+                    let (s, t, g, be) = (k4.baseAddress!, k4.baseAddress! + c, k4.baseAddress! + 2 * c, k4.baseAddress! + 3 * c)
+                    xhat = [T](unsafeUninitializedCapacity: b * c) { ph, nh in
+                        y = [T](unsafeUninitializedCapacity: b * c) { py, ny in
+                            for i in 0..<b {
+                                let (xr, hr, yr) = (px.baseAddress! + i &* c, ph.baseAddress! + i &* c, py.baseAddress! + i &* c)
+                                for j in 0..<c {
+                                    let n = xr[j] * s[j] + t[j]
+                                    hr[j] = n
+                                    yr[j] = n * g[j] + be[j]
+                                }
+                            }
+                            ny = b * c
+                        }
+                        nh = b * c
+                    }
+                }
+            }
+            return (Matrix(rows: b, cols: c, storage: y), Cache(normalized: Matrix(rows: b, cols: c, storage: xhat), rstd: s, mode: mode))
+        }
         var xhat = x, y = x
         for i in 0..<b {
             for j in 0..<c {
@@ -111,20 +150,55 @@ public struct BatchNorm1d<T: MCLFloat>: Equatable, Sendable {
 
     /// Gradients of y = γ ⊙ x̂ + β w.r.t. x, γ and β (formulas in the type's doc comment).
     /// - Shape: dy B×C → dx B×C, dγ C, dβ C.
-    @inlinable public func backward(_ dOut: Matrix<T>, _ cache: Cache) -> (dInput: Matrix<T>, gradients: Gradients) {
+    @inlinable public func backward(_ dOut: Matrix<T>, _ cache: Cache, kernel: Kernel = .fast) -> (dInput: Matrix<T>, gradients: Gradients) {
         let xhat = cache.normalized
         let b = xhat.rows, c = xhat.cols
         precondition(dOut.rows == b && dOut.cols == c,
                      "BatchNorm1d.backward: dy is \(dOut.shapeDescription), expected \(xhat.shapeDescription)")
         var sumDy = [Double](repeating: 0, count: c)       // Σ_b dy      = dβ
         var sumDyXhat = [Double](repeating: 0, count: c)   // Σ_b dy ⊙ x̂  = dγ
-        for i in 0..<b {
-            for j in 0..<c {
-                let k = i * c + j
-                let g = Double(dOut.storage[k])
-                sumDy[j] += g
-                sumDyXhat[j] += g * Double(xhat.storage[k])
+        dOut.storage.withUnsafeBufferPointer { pd in
+            xhat.storage.withUnsafeBufferPointer { px in
+                sumDy.withUnsafeMutableBufferPointer { s1 in
+                    sumDyXhat.withUnsafeMutableBufferPointer { s2 in
+                        for i in 0..<b {
+                            for j in 0..<c {
+                                let k = i &* c &+ j
+                                let g = Double(pd[k])
+                                s1[j] += g
+                                s2[j] += g * Double(px[k])
+                            }
+                        }
+                    }
+                }
             }
+        }
+        let gradients = Gradients(weight: sumDyXhat.map { T($0) }, bias: sumDy.map { T($0) })
+        if kernel == .fast {
+            // dx = dy·a − x̂·cx − c0 with a = γ·rstd, c0 = a·Σdy/B, cx = a·Σ(dy⊙x̂)/B (train);
+            // dx = dy·a (eval). Constants in Double, rounded once.
+            let a = (0..<c).map { Double(weight[$0]) * Double(cache.rstd[$0]) }
+            let train = cache.mode == .train
+            let c0 = (0..<c).map { T(train ? a[$0] * sumDy[$0] / Double(b) : 0) }
+            let cx = (0..<c).map { T(train ? a[$0] * sumDyXhat[$0] / Double(b) : 0) }
+            let at = a.map { T($0) }
+            let constants = at + c0 + cx
+            var dx = [T]()
+            dOut.storage.withUnsafeBufferPointer { pd in
+                xhat.storage.withUnsafeBufferPointer { px in
+                    constants.withUnsafeBufferPointer { k3 in
+                        let (a, c0, cx) = (k3.baseAddress!, k3.baseAddress! + c, k3.baseAddress! + 2 * c)
+                        dx = [T](unsafeUninitializedCapacity: b * c) { out, count in
+                            for i in 0..<b {
+                                let (dr, xr, or) = (pd.baseAddress! + i &* c, px.baseAddress! + i &* c, out.baseAddress! + i &* c)
+                                for j in 0..<c { or[j] = dr[j] * a[j] - c0[j] - xr[j] * cx[j] }
+                            }
+                            count = b * c
+                        }
+                    }
+                }
+            }
+            return (Matrix(rows: b, cols: c, storage: dx), gradients)
         }
         var dx = dOut
         for i in 0..<b {
@@ -143,6 +217,6 @@ public struct BatchNorm1d<T: MCLFloat>: Equatable, Sendable {
                 }
             }
         }
-        return (dx, Gradients(weight: sumDyXhat.map { T($0) }, bias: sumDy.map { T($0) }))
+        return (dx, gradients)
     }
 }

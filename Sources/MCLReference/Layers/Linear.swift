@@ -54,9 +54,16 @@ public struct Linear<T: MCLFloat>: Equatable, Sendable {
     @inlinable public func forward(_ x: Matrix<T>) -> (output: Matrix<T>, cache: Cache) {
         precondition(x.cols == inFeatures,
                      "Linear.forward: x is \(x.shapeDescription), expected B×\(inFeatures)")
-        var y = Matrix<T>(rows: x.rows, cols: outFeatures)
-        gemm(x, weight, transB: .transpose, into: &y)
-        addRowVector(&y, bias)
+        // y starts as B copies of b and the GEMM adds x·Wᵀ to it (β = 1): one pass over y, not two.
+        let h = outFeatures
+        let rows = bias.withUnsafeBufferPointer { pb in
+            [T](unsafeUninitializedCapacity: x.rows * h) { py, count in
+                for i in 0..<x.rows { (py.baseAddress! + i * h).initialize(from: pb.baseAddress!, count: h) }
+                count = x.rows * h
+            }
+        }
+        var y = Matrix<T>(rows: x.rows, cols: h, storage: rows)
+        gemm(x, weight, transB: .transpose, beta: 1, into: &y, threads: stepGEMMThreads(m: x.rows, n: h, k: inFeatures))
         return (y, Cache(input: x))
     }
 
@@ -65,8 +72,9 @@ public struct Linear<T: MCLFloat>: Equatable, Sendable {
     @inlinable public func backward(_ dOut: Matrix<T>, _ cache: Cache) -> (dInput: Matrix<T>, gradients: Gradients) {
         precondition(dOut.rows == cache.input.rows && dOut.cols == outFeatures,
                      "Linear.backward: dy is \(dOut.shapeDescription), expected \(cache.input.rows)×\(outFeatures)")
-        let dx = matmul(dOut, weight)
-        let dW = matmul(dOut, cache.input, transA: .transpose)
+        let threads = stepGEMMThreads(m: dOut.rows, n: outFeatures, k: inFeatures)  // both products have B·H·D terms
+        let dx = matmul(dOut, weight, threads: threads)
+        let dW = matmul(dOut, cache.input, transA: .transpose, threads: threads)
         return (dx, Gradients(weight: dW, bias: columnSums(dOut)))
     }
 }

@@ -19,10 +19,15 @@ public struct ReLU<T: MCLFloat>: Equatable, Sendable {
     /// y = max(x, 0) elementwise (NaN propagates).
     /// - Shape: x B×C → y B×C.
     @inlinable public func forward(_ x: Matrix<T>) -> (output: Matrix<T>, cache: Cache) {
-        var y = x
-        y.storage.withUnsafeMutableBufferPointer { p in
-            for i in p.indices { let v = p[i]; p[i] = v > 0 || v.isNaN ? v : 0 }
+        // Selects, not branches (`v == v` is false only for NaN), so the loop vectorises; the output
+        // is written once instead of copied and then overwritten.
+        let storage = x.storage.withUnsafeBufferPointer { px in
+            [T](unsafeUninitializedCapacity: px.count) { py, count in
+                for i in 0..<px.count { let v = px[i]; py[i] = v > 0 ? v : (v == v ? 0 : v) }
+                count = px.count
+            }
         }
+        let y = Matrix(rows: x.rows, cols: x.cols, storage: storage)
         return (y, Cache(output: y))
     }
 
@@ -31,12 +36,14 @@ public struct ReLU<T: MCLFloat>: Equatable, Sendable {
     @inlinable public func backward(_ dOut: Matrix<T>, _ cache: Cache) -> (dInput: Matrix<T>, gradients: Gradients) {
         precondition(dOut.rows == cache.output.rows && dOut.cols == cache.output.cols,
                      "ReLU.backward: dy is \(dOut.shapeDescription), expected \(cache.output.shapeDescription)")
-        var dx = dOut
-        dx.storage.withUnsafeMutableBufferPointer { pd in
+        let storage = dOut.storage.withUnsafeBufferPointer { pd in
             cache.output.storage.withUnsafeBufferPointer { py in
-                for i in pd.indices where !(py[i] > 0) { pd[i] = 0 }
+                [T](unsafeUninitializedCapacity: pd.count) { pdx, count in
+                    for i in 0..<pd.count { pdx[i] = py[i] > 0 ? pd[i] : 0 }
+                    count = pd.count
+                }
             }
         }
-        return (dx, Gradients())
+        return (Matrix(rows: dOut.rows, cols: dOut.cols, storage: storage), Gradients())
     }
 }

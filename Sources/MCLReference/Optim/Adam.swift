@@ -62,16 +62,26 @@ public struct Adam<T: MCLFloat>: Sendable {
         let bc2Sqrt = T(bc2.squareRoot())
         let (b1, b2, e, wd, decoupled) = (beta1, beta2, eps, weightDecay, decoupledWeightDecay)
         let decay = 1 - lr * wd
-        for i in 0..<p.count {
-            var gi = g[i]
-            if wd != 0 {
-                if decoupled { p[i] *= decay } else { gi += wd * p[i] }
+        // One fused pass over p, g, m and v through raw buffers (no per-element bounds or uniqueness
+        // checks), each element's arithmetic exactly as written above.
+        p.withUnsafeMutableBufferPointer { p in
+            g.withUnsafeBufferPointer { g in
+                s.expAvg.withUnsafeMutableBufferPointer { ma in
+                    s.expAvgSq.withUnsafeMutableBufferPointer { va in
+                        for i in 0..<p.count {
+                            var gi = g[i]
+                            if wd != 0 {
+                                if decoupled { p[i] *= decay } else { gi += wd * p[i] }
+                            }
+                            let m = b1 * ma[i] + (1 - b1) * gi
+                            let v = b2 * va[i] + (1 - b2) * gi * gi
+                            ma[i] = m
+                            va[i] = v
+                            p[i] -= stepSize * m / (v.squareRoot() / bc2Sqrt + e)
+                        }
+                    }
+                }
             }
-            let m = b1 * s.expAvg[i] + (1 - b1) * gi
-            let v = b2 * s.expAvgSq[i] + (1 - b2) * gi * gi
-            s.expAvg[i] = m
-            s.expAvgSq[i] = v
-            p[i] -= stepSize * m / (v.squareRoot() / bc2Sqrt + e)
         }
         states[position] = s
     }

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Median time of one SimCLR step of `mcl-ref bench mlp`'s model in PyTorch eager (CPU, float32).
+
+Encoder Linear-BN-ReLU-Linear, head Linear-BN-ReLU-Linear, NT-Xent (τ 0.5) over the 2B views,
+backward, Adam (lr 1e-3). With --init DIR (written by `mcl-ref bench mlp --export DIR`) the weights
+and views are mcl-ref's, and "loss_step0" is the loss of the first step on exactly mcl-ref's data;
+without it they are drawn here. Timing as mcl-ref's: one warm-up call calibrates a batch of calls
+lasting >= 2 ms, then the median of --repeats such batches. A benchmark, not a test.
+
+    /work/venv-torch/bin/python scripts/bench_step_torch.py --batch-size 256 --threads 1 --json
+"""
+import argparse, json, os, time
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+for name, default in [("batch-size", 256), ("input-width", 32), ("hidden", 128), ("rep-width", 16),
+                      ("head-hidden", 64), ("embedding", 32), ("threads", 1), ("repeats", 11)]:
+    p.add_argument("--" + name, type=int, default=default)
+p.add_argument("--init", help="directory of .npy files from `mcl-ref bench mlp --export`")
+p.add_argument("--json", action="store_true")
+a = p.parse_args()
+torch.set_num_threads(a.threads)
+torch.manual_seed(0)
+
+mlp = lambda i, h, o: nn.Sequential(nn.Linear(i, h), nn.BatchNorm1d(h), nn.ReLU(), nn.Linear(h, o))
+model = nn.ModuleDict({"encoder": mlp(a.input_width, a.hidden, a.rep_width),
+                       "head": mlp(a.rep_width, a.head_hidden, a.embedding)})
+views = torch.randn(2 * a.batch_size, a.input_width)
+if a.init:  # mcl-ref's parameters (same names as our state dict) and views
+    with torch.no_grad():
+        for name, t in model.named_parameters():
+            t.copy_(torch.from_numpy(np.load(os.path.join(a.init, name + ".npy")).reshape(t.shape)))
+    views = torch.from_numpy(np.load(os.path.join(a.init, "views.npy")))
+opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+n, b = views.shape[0], a.batch_size
+positives = torch.cat([torch.arange(b, n), torch.arange(0, b)])
+self_mask = torch.eye(n, dtype=torch.bool)
+
+
+def step():
+    z = model["head"](model["encoder"](views))
+    u = F.normalize(z, dim=1)
+    logits = (u @ u.T / 0.5).masked_fill(self_mask, float("-inf"))  # NT-Xent: row i's own column out
+    loss = F.cross_entropy(logits, positives)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.detach()
+
+
+loss0 = float(step())
+start = time.perf_counter(); step()
+batch = max(1, int(0.002 / max(time.perf_counter() - start, 1e-9)))
+times = []
+for _ in range(a.repeats):
+    start = time.perf_counter()
+    for _ in range(batch):
+        step()
+    times.append((time.perf_counter() - start) / batch)
+ms = sorted(times)[len(times) // 2] * 1e3
+out = {"batch_size": b, "threads": a.threads, "ms_per_step": round(ms, 3), "loss_step0": loss0,
+       "torch": torch.__version__}
+print(json.dumps({"train_step": out}) if a.json else f"PyTorch eager B={b}, {a.threads} threads: {ms:.3f} ms/step")
