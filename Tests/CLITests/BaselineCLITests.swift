@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import MCLNumerics
+import MCLReference
 @testable import mcl_ref
 
 /// The baseline flags of `train` and `demo --baselines` (issue 14): bad input is one line and exit 2,
@@ -31,6 +32,22 @@ final class BaselineCLITests: XCTestCase {
         try assertRefused(["demo", "--baselines", "--temperature", "0.2"], mentions: ["--temperature", "--taus"])
         try assertRefused(["demo", "--baselines", "--images"], mentions: ["--images"])
         try assertRefused(["trace", "--ifm", "0.1", "--out", "/nonexistent/trace"], mentions: ["--ifm", "plain loss"])
+        try assertRefused(["train", "--viewmaker", "0"], mentions: ["--viewmaker", "> 0"])
+        try assertRefused(["train", "--viewmaker", "big"], mentions: ["--viewmaker", "number"])
+        try assertRefused(["train", "--viewmaker", "--method", "moco"], mentions: ["--viewmaker", "simclr"])
+        try assertRefused(["trace", "--viewmaker", "--out", "/nonexistent/trace"], mentions: ["--viewmaker", "plain loss"])
+    }
+
+    /// A bare `--viewmaker` is the official ε = 0.05, stored in the configuration (and so in a
+    /// checkpoint, which `--resume` reads back).
+    func testViewmakerImplicitBudgetAndJSONRoundTrip() throws {
+        let bare = try mclConfiguration(try parseCommandLine(["train", "--viewmaker"], commands: [trainCommand]).1)
+        XCTAssertEqual(bare.viewmakerBudget, 0.05)
+        let given = try mclConfiguration(try parseCommandLine(["train", "--viewmaker", "0.2"], commands: [trainCommand]).1)
+        XCTAssertEqual(given.viewmakerBudget, 0.2)
+        let back = try MCLConfiguration(json: .object(given.json), path: "test")
+        XCTAssertEqual(back.viewmakerBudget, 0.2)
+        XCTAssertNil(try MCLConfiguration(json: .object(MCLConfiguration().json), path: "test").viewmakerBudget)
     }
 
     /// `--ifm-alpha` defaults to what its help says (the official α = 1).
@@ -48,7 +65,7 @@ final class BaselineCLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let json = try JSONValue.parse(r.stdout)
         let baselines = try XCTUnwrap(json["baselines"]?.objectValue)
-        XCTAssertEqual(baselines.map(\.0), ["simclr", "mcl", "multi_simclr", "ifm", "ts", "dcl"])
+        XCTAssertEqual(baselines.map(\.0), ["simclr", "mcl", "multi_simclr", "ifm", "ts", "fd", "dcl"])
         for (method, byTau) in baselines {
             let taus = try XCTUnwrap(byTau.objectValue).map(\.0)
             XCTAssertEqual(taus, method == "ts" ? ["cosine:0.1:1:2"] : ["0.5"], method)
@@ -64,7 +81,8 @@ final class BaselineCLITests: XCTestCase {
                 }
             }
         }
-        XCTAssertNotNil(json["not_run"]?["fd"])
+        XCTAssertNil(json["not_run"], "every method ran")
+        XCTAssertEqual(json["settings"]?["fd_budget"]?.doubleValue, 0.05)
         XCTAssert(r.stderr.contains("baselines: seed 1"), "progress goes to stderr")
     }
 }
