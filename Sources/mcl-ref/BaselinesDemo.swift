@@ -10,9 +10,13 @@ import MCLReference
 /// MCL stage, as the paper trains IFM and FD for as long as one MCL stage). Per seed once: TS, one
 /// stage of N × epochs (the paper trains TS for 600 epochs against MCL's 3 × 200), because its
 /// schedule replaces τ.
+///
+/// `--images` runs the same comparison on `cifar-mnist-like` (features natural, digit) with the CNN
+/// encoder and the image demo's settings (ImageDemoCommand.swift: 1024 images of 16×16, 10 epochs
+/// per stage); FD's viewmaker is then the convolutional one. `--quick` halves both.
 let baselineDemoOptions: [OptionSpec] = [
     .flag("baselines", "run the baseline comparison (SimCLR, MCL, Multi-SimCLR, IFM, TS, FD, DCL; paper Table 3) instead of the demo"),
-    .flag("quick", "with --baselines: 1024 samples and 20 epochs per stage (about a sixth of the full run's time)"),
+    .flag("quick", "with --baselines: 1024 samples and 20 epochs per stage (about a sixth of the full run's time); with --images 512 images and 5 epochs"),
     .value("taus", "LIST", "with --baselines: the τ grid, comma-separated", default: "0.1,0.25,0.5"),
 ]
 
@@ -35,19 +39,39 @@ struct BaselineCell {
 }
 
 func runBaselinesDemo(_ args: ParsedArguments) throws -> Int32 {
-    if args.has("images") { throw CLIError("--baselines: the image comparison (--images) is not implemented yet; run it on the vector set") }
-    for name in ["report", "dataset", "size", "conv-widths", "seed"] where args.string(name) != nil {
-        throw CLIError("--\(name) does not apply to --baselines")
+    let images = args.has("images")
+    for name in ["report", "seed"] + (images ? [] : ["dataset", "size", "conv-widths"]) where args.string(name) != nil {
+        throw CLIError("--\(name) does not apply to --baselines\(images ? "" : " (without --images)")")
+    }
+    if images, let d = args.string("dataset"), d != "cifar-mnist-like" {
+        throw CLIError("--dataset: the image comparison runs on cifar-mnist-like only, got '\(d)'")
     }
     let quick = args.has("quick")
-    var base = try mclConfiguration(args)
-    if quick && args.string("epochs") == nil { base.epochs = 20 }
+    let dataset = images ? "cifar-mnist-like" : "easy-hard"
+    let imageSettings = ImageDemoSettings.cifarMnistLike
+    var base = images ? try imageDemoConfiguration(args, imageSettings, dataset: dataset) : try mclConfiguration(args)
+    if quick && args.string("epochs") == nil { base.epochs = images ? imageSettings.epochs / 2 : 20 }
     base.probeRawInput = false
     let taus = try baselineTaus(args)
     let seeds = try args.intList("seeds", min: 0) ?? demoDefaultSeeds
     if seeds.isEmpty { throw CLIError("--seeds: expected at least one seed") }
-    let n = try args.int("samples", default: quick ? 1024 : 2048, min: 2)!
+    let defaultSamples = images ? (quick ? imageSettings.samples / 2 : imageSettings.samples) : (quick ? 1024 : 2048)
+    let n = try args.int("samples", default: defaultSamples, min: 2)!
     if n < base.batchSize { throw CLIError("--samples \(n) is fewer than one batch (--batch-size \(base.batchSize))") }
+    let size = try args.int("size", default: imageSettings.size)!
+    if images {
+        guard size == 16 || size == 32 else { throw CLIError("--size: must be 16 or 32, got \(size)") }
+        let shape = [3 + CifarMnistLike.digitCopies, size, size]
+        try checkBuiltInSize(samples: n, valuesPerSample: shape.reduce(1, *))
+        try checkStepCount(samples: n, batchSize: base.batchSize, epochs: base.epochs)
+        try checkModelSize(base, sampleShape: shape)
+    }
+    /// The train and held-out sets of one seed.
+    func data(seed: Int) throws -> (LabeledData<Float>, LabeledData<Float>) {
+        if images { return try makeImageDataset(dataset, samples: n, size: size, seed: UInt64(seed)) }
+        let all = EasyHardVectors.make(count: 2 * n, seed: UInt64(seed), as: Float.self)
+        return (all.subset(Array(0..<n)), all.subset(Array(n..<(2 * n))))
+    }
     // --ifm / --debiased / --temperature-schedule set that baseline's constants; defaults are the official ones.
     var ifm = InfoNCEVariant.ifm(epsilon: IFM.defaultEpsilon, alpha: IFM.defaultAlpha)
     var dcl = InfoNCEVariant.debiased(tauPlus: DebiasedContrastive.defaultTauPlus)
@@ -69,8 +93,7 @@ func runBaselinesDemo(_ args: ParsedArguments) throws -> Int32 {
     var features: [String] = []
     let runsPerSeed = 4 * taus.count + 1
     for (si, seed) in seeds.enumerated() {
-        let all = EasyHardVectors.make(count: 2 * n, seed: UInt64(seed), as: Float.self)
-        let train = all.subset(Array(0..<n)), test = all.subset(Array(n..<(2 * n)))
+        let (train, test) = try data(seed: seed)
         var runIndex = 0
         func run(_ label: String, _ c: MCLConfiguration) throws -> MCLReport {
             runIndex += 1
@@ -118,6 +141,7 @@ func runBaselinesDemo(_ args: ParsedArguments) throws -> Int32 {
         print(JSONValue.object([
             ("baselines", result.json),
             ("seeds", .array(seeds.map { .string(String($0)) })),
+            ("dataset", .string(dataset)),
             ("settings", .object([("samples", .number(Double(n))), ("epochs_per_stage", .number(Double(base.epochs))),
                                   ("stages", .number(Double(base.stages))), ("ts_epochs", .number(Double(tsEpochs))),
                                   ("ifm", .string(ifm.description)), ("dcl", .string(dcl.description)),
@@ -127,7 +151,7 @@ func runBaselinesDemo(_ args: ParsedArguments) throws -> Int32 {
         ]).serialized())
         return 0
     }
-    print("Linear-probe accuracy (%) on easy-hard, mean ± sd over seeds \(seeds.map(String.init).joined(separator: ",")); * = best in the row")
+    print("Linear-probe accuracy (%) on \(dataset)\(images ? " (\(size)×\(size), CNN)" : ""), mean ± sd over seeds \(seeds.map(String.init).joined(separator: ",")); * = best in the row")
     print("(\(n) train / \(n) test samples, \(base.epochs) epochs per stage, MCL \(base.stages) stages; TS \(schedule.text) for \(tsEpochs) epochs;")
     print(" \(ifm.description), \(dcl.description); FD viewmaker ε = \(viewmakerBudget))\n")
     for tau in result.taus {

@@ -30,7 +30,8 @@ final class BaselineCLITests: XCTestCase {
         try assertRefused(["demo", "--quick"], mentions: ["--quick", "--baselines"])
         try assertRefused(["demo", "--baselines", "--taus", "0.1,-2"], mentions: ["--taus"])
         try assertRefused(["demo", "--baselines", "--temperature", "0.2"], mentions: ["--temperature", "--taus"])
-        try assertRefused(["demo", "--baselines", "--images"], mentions: ["--images"])
+        try assertRefused(["demo", "--baselines", "--images", "--dataset", "trifeature"], mentions: ["--dataset", "cifar-mnist-like"])
+        try assertRefused(["demo", "--baselines", "--size", "16"], mentions: ["--size", "--images"])
         try assertRefused(["trace", "--ifm", "0.1", "--out", "/nonexistent/trace"], mentions: ["--ifm", "plain loss"])
         try assertRefused(["train", "--viewmaker", "0"], mentions: ["--viewmaker", "> 0"])
         try assertRefused(["train", "--viewmaker", "big"], mentions: ["--viewmaker", "number"])
@@ -84,5 +85,20 @@ final class BaselineCLITests: XCTestCase {
         XCTAssertNil(json["not_run"], "every method ran")
         XCTAssertEqual(json["settings"]?["fd_budget"]?.doubleValue, 0.05)
         XCTAssert(r.stderr.contains("baselines: seed 1"), "progress goes to stderr")
+    }
+
+    /// `--images`: the same JSON on cifar-mnist-like (features natural, digit) with a tiny CNN, FD with
+    /// the convolutional viewmaker.
+    func testTinyImageComparisonJSON() throws {
+        let r = try runMCLRef(["demo", "--baselines", "--images", "--seeds", "0", "--taus", "0.5", "--stages", "2", "--json",
+                               "--conv-widths", "4,8", "--size", "16"] + small)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try JSONValue.parse(r.stdout)
+        XCTAssertEqual(json["dataset"]?.stringValue, "cifar-mnist-like")
+        let baselines = try XCTUnwrap(json["baselines"]?.objectValue)
+        XCTAssertEqual(baselines.map(\.0), ["simclr", "mcl", "multi_simclr", "ifm", "ts", "fd", "dcl"])
+        let fd = try XCTUnwrap(json["baselines"]?["fd"]?["0.5"]?.objectValue)
+        XCTAssertEqual(fd.map(\.0), ["natural", "digit"])
+        XCTAssertEqual(fd[0].1["per_seed"]?.arrayValue?.count, 1)
     }
 }
