@@ -101,4 +101,28 @@ final class BaselineCLITests: XCTestCase {
         XCTAssertEqual(fd.map(\.0), ["natural", "digit"])
         XCTAssertEqual(fd[0].1["per_seed"]?.arrayValue?.count, 1)
     }
+
+    /// An FD run cut back to its stage-0 checkpoint resumes to the same files, bit for bit: each stage
+    /// trains a fresh viewmaker from its own RNG stream, so a stage boundary needs no viewmaker state,
+    /// and `--viewmaker` is among the stored arguments.
+    func testViewmakerRunResumesBitIdentically() throws {
+        let scratch = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let full = scratch + "/full", cut = scratch + "/cut"
+        let args = ["train", "--viewmaker", "0.1", "--stages", "2", "--samples", "96", "--batch-size", "16", "--epochs", "2",
+                    "--hidden", "8", "--rep-width", "4", "--threads", "1", "--quiet", "--out", full]
+        let first = try runMCLRef(args)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let config = try JSONValue.read(full + "/checkpoint.json")["configuration"]
+        XCTAssertEqual(config?["viewmaker_budget"]?.doubleValue, 0.1)
+        try cutRunBack(full, to: cut, stages: 1)
+        let resumed = try runMCLRef(["train", "--resume", cut, "--quiet"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        let fm = FileManager.default
+        let npys = try XCTUnwrap(fm.enumerator(atPath: full)).compactMap { $0 as? String }.filter { $0.hasSuffix(".npy") }.sorted()
+        XCTAssert(npys.contains("stage1_representations.npy"), "\(npys)")
+        for name in npys {
+            XCTAssertEqual(fm.contents(atPath: full + "/" + name), fm.contents(atPath: cut + "/" + name), "\(name) differs after resume")
+        }
+    }
 }
