@@ -9,7 +9,7 @@ let baselineOptions: [OptionSpec] = [
     .value("temperature-schedule", "cosine:TMIN:TMAX:PERIOD_EPOCHS",
            "TS (Kukleva et al. 2023): τ per epoch on a cosine from TMAX down to TMIN and back, period in epochs (official cosine:0.1:0.5:400); replaces --temperature"),
     .optionalValue("viewmaker", "BUDGET",
-                   "FD (Tamkin et al. 2023): a viewmaker network adds a perturbation of mean |δ| = BUDGET per input value to every view, trained to increase the loss; simclr only (alone: the official 0.05)",
+                   "FD (Tamkin et al. 2023): a viewmaker network adds a perturbation of mean |δ| = BUDGET per input value to every view, trained to increase the loss; simclr only; the official ε is 0.05",
                    implicit: "0.05"),
 ]
 
