@@ -20,6 +20,8 @@ must exit 0. Components and what computes them (COMPONENTS below):
     DebiasedNTXent     DCL: exp of the logits, Ng = torch.clamp((neg − τ⁺·N·pos)/(1 − τ⁺), min=N·e^(−1/τ))
                        (no gradient where the bound is taken), −log(pos/(pos + Ng)); autograd for dL/dz
     TemperatureScheduleNTXent  τ(e) by torch.cos, masked NT-Xent at each τ(e)
+    FDStep             an nn.Sequential viewmaker on [views, noise], torch.tanh budget, autograd through
+                       views + δ, torch.optim.SGD for the encoder and for the viewmaker on −L
     LinearProbe        nn.Linear + F.cross_entropy + (l2/2)·‖W‖²
     KMeans             Lloyd with torch.cdist / index_add_ (scikit-learn's stopping rule)
     PseudoLabels       torch.unique(return_inverse=True, return_counts=True)
@@ -470,6 +472,36 @@ def barlow_step(inp, p):
     return sgd_step_outputs(named, opt, loss, torch.cat([z_a, z_b]))
 
 
+def fd_step(inp, p):
+    """FD: an nn.Sequential viewmaker on torch.cat([views, noise], 1), the budget by torch.tanh and a
+    mean over each row (official get_delta), NT-Xent of views + δ; one backward of L, then the
+    encoder's torch.optim.SGD step on L and the viewmaker's on −L (its gradients negated, as the
+    official view_maker_loss = −encoder_loss)."""
+    model = load_model(inp, "param.", p)
+    dtype = next(model.parameters()).dtype
+    x, noise = torch.from_numpy(inp["views"]), torch.from_numpy(inp["noise"])
+    d, h = x.shape[1], inp["viewmaker_param.0.weight"].shape[0]
+    viewmaker = nn.Sequential(nn.Linear(2 * d, h), nn.ReLU(), nn.Linear(h, h), nn.ReLU(), nn.Linear(h, d)).to(dtype)
+    load_state(viewmaker, inp, "viewmaker_param.")
+    enc_opt = torch.optim.SGD(model.parameters(), lr=p["lr"], momentum=0, weight_decay=0)
+    vm_opt = torch.optim.SGD(viewmaker.parameters(), lr=p["viewmaker_lr"], momentum=0, weight_decay=0)
+    t = torch.tanh(viewmaker(torch.cat([x, noise], dim=1)))
+    delta = t * p["budget"] / (t.abs().mean(dim=1, keepdim=True) + p["stabilizer"])
+    views = x + delta
+    loss, _ = ntxent_loss(model(views), p["temperature"])
+    loss.backward()
+    out = {"delta": delta, "perturbed_views": views, "loss": loss}
+    out.update({"grad." + n: w.grad.clone() for n, w in model.named_parameters()})
+    out.update({"viewmaker_grad." + n: w.grad.clone() for n, w in viewmaker.named_parameters()})
+    enc_opt.step()
+    for w in viewmaker.parameters():
+        w.grad.neg_()                                    # the viewmaker minimises −L
+    vm_opt.step()
+    out.update({"param_after." + n: w.detach().clone() for n, w in model.named_parameters()})
+    out.update({"viewmaker_param_after." + n: w.detach().clone() for n, w in viewmaker.named_parameters()})
+    return out
+
+
 COMPONENTS = {
     "gemm": gemm, "Linear": linear, "ReLU": relu,
     "BatchNorm1d": lambda i, p: batchnorm(i, p, nn.BatchNorm1d),
@@ -480,6 +512,7 @@ COMPONENTS = {
     "KMeans": kmeans, "PseudoLabels": pseudo_labels, "ClusterBatchSampler": cluster_batch_sampler,
     "SimCLR": simclr_step, "MoCo": moco_step, "BYOL": byol_step, "BarlowTwins": barlow_step,
     "IFMNTXent": ifm_ntxent, "DebiasedNTXent": dcl_ntxent, "TemperatureScheduleNTXent": ts_ntxent,
+    "FDStep": fd_step,
     "BYOLLoss": byol, "BarlowTwinsLoss": barlow_twins, "L21Penalty": l21,
     "SymmetricEigen": symmetric_eigen, "CovarianceSpectrum": covariance_spectrum,
     "MinMaxDistanceRatio": min_max_distance_ratio,

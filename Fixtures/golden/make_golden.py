@@ -25,7 +25,7 @@ import sys
 import numpy as np
 
 from make_golden_analysis import ANALYSIS_COMPONENTS
-from make_golden_baselines import BASELINE_COMPONENTS
+from make_golden_baselines import BASELINE_COMPONENTS, fd_step
 
 
 def load(case_dir, manifest, name):
@@ -489,6 +489,10 @@ def process(case_dir):
     elif comp == "MoCo":
         names = [e["name"][len("param."):] for e in manifest["inputs"] if e["name"].startswith("param.")]
         out = moco(inp, p, names)
+    elif comp == "FDStep":
+        names = [e["name"][len("param."):] for e in manifest["inputs"] if e["name"].startswith("param.")]
+        vm_names = [e["name"][len("viewmaker_param."):] for e in manifest["inputs"] if e["name"].startswith("viewmaker_param.")]
+        out = fd_step(inp, p, names, vm_names)
     elif comp in ("BYOL", "BarlowTwins"):
         names = [e["name"][len("param."):] for e in manifest["inputs"] if e["name"].startswith("param.")]
         out = (byol_step if comp == "BYOL" else barlow_step)(inp, p, names)

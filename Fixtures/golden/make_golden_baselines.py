@@ -96,3 +96,36 @@ def ts_ntxent(inp, p):
 
 
 BASELINE_COMPONENTS = {"IFMNTXent": ifm_ntxent, "DebiasedNTXent": dcl_ntxent, "TemperatureScheduleNTXent": ts_ntxent}
+
+
+# ---- FD: the viewmaker step ------------------------------------------------------------------
+
+def fd_step(inp, p, names, vm_names):
+    """One FD step written from the manifest: viewmaker MLP on [views, noise], the L1 budget, NT-Xent of
+    the perturbed views, SGD on the encoder, SGD on −L for the viewmaker (make_golden.py's nets)."""
+    from make_golden import nets_forward, nets_backward, ntxent_loss, LAYERS
+    params = {n: inp("param." + n) for n in names}
+    vm = {"viewmaker." + n: inp("viewmaker_param." + n) for n in vm_names}
+    x, noise = inp("views"), inp("noise")
+    eps, kappa, tau, lr, vlr = p["budget"], p["stabilizer"], p["temperature"], p["lr"], p["viewmaker_lr"]
+    vm_layers = [("viewmaker", ["linear", "relu", "linear", "relu", "linear"])]
+    y, vm_caches = nets_forward(vm, vm_layers, np.concatenate([x, noise], axis=1))
+    t = np.tanh(y)
+    m = np.abs(t).mean(axis=1, keepdims=True)
+    delta = t * eps / (m + kappa)
+    views = x + delta
+    z, caches = nets_forward(params, list(LAYERS.items()), views)
+    loss, _, dz, _ = ntxent_loss(z, tau)
+    grads, dviews = nets_backward(params, caches, dz)
+    # Budget backward, derived from delta_d = eps·t_d/(m + κ), m = (1/D)Σ|t_k|:
+    # dL/dt_d = eps/(m+κ)·g_d − eps/(m+κ)²·(1/D)·sign(t_d)·Σ_k g_k t_k, then dL/dy = dL/dt·(1 − t²).
+    D = x.shape[1]
+    g = dviews
+    dt = eps / (m + kappa) * g - eps / (m + kappa) ** 2 / D * np.sign(t) * (g * t).sum(axis=1, keepdims=True)
+    vm_grads, _ = nets_backward(vm, vm_caches, dt * (1 - t * t))
+    out = {"delta": delta, "perturbed_views": views, "loss": np.array(loss)}
+    out.update({"grad." + n: grads[n] for n in names})
+    out.update({"param_after." + n: params[n] - lr * grads[n] for n in names})
+    out.update({"viewmaker_grad." + n: vm_grads["viewmaker." + n] for n in vm_names})
+    out.update({"viewmaker_param_after." + n: vm["viewmaker." + n] + vlr * vm_grads["viewmaker." + n] for n in vm_names})
+    return out

@@ -2,23 +2,27 @@ import Foundation
 import MCLReference
 
 /// `mcl-ref demo --baselines`: the workshop paper's Table 3 comparison (issue 14) on the built-in
-/// `easy-hard` vectors — SimCLR, MCL (N stages, integrated), Multi-SimCLR, IFM, TS and DCL — over
+/// `easy-hard` vectors — SimCLR, MCL (N stages, integrated), Multi-SimCLR, IFM, TS, FD and DCL — over
 /// seeds, at each τ of the grid where τ applies, by linear-probe accuracy per feature.
 ///
 /// Runs per seed and τ: one MCL run with the Multi-SimCLR ablation (SimCLR = its stage 0, the same
-/// encoder and seed streams), one IFM and one DCL encoder (one stage, as many epochs as one MCL
-/// stage, as the paper trains IFM and FD for as long as one MCL stage). Per seed once: TS, one stage
-/// of N × epochs (the paper trains TS for 600 epochs against MCL's 3 × 200), because its schedule
-/// replaces τ. FD (viewmaker) is not implemented, so it has no column.
+/// encoder and seed streams), one IFM, one FD and one DCL encoder (one stage, as many epochs as one
+/// MCL stage, as the paper trains IFM and FD for as long as one MCL stage). Per seed once: TS, one
+/// stage of N × epochs (the paper trains TS for 600 epochs against MCL's 3 × 200), because its
+/// schedule replaces τ.
+///
+/// `--images` runs the same comparison on `cifar-mnist-like` (features natural, digit) with the CNN
+/// encoder and the image demo's settings (ImageDemoCommand.swift: 1024 images of 16×16, 10 epochs
+/// per stage); FD's viewmaker is then the convolutional one. `--quick` halves both.
 let baselineDemoOptions: [OptionSpec] = [
-    .flag("baselines", "run the baseline comparison (SimCLR, MCL, Multi-SimCLR, IFM, TS, DCL; paper Table 3) instead of the demo"),
-    .flag("quick", "with --baselines: 1024 samples and 20 epochs per stage (about a sixth of the full run's time)"),
+    .flag("baselines", "run the baseline comparison (SimCLR, MCL, Multi-SimCLR, IFM, TS, FD, DCL; paper Table 3) instead of the demo"),
+    .flag("quick", "with --baselines: 1024 samples and 20 epochs per stage (about a sixth of the full run's time); with --images 512 images and 5 epochs"),
     .value("taus", "LIST", "with --baselines: the τ grid, comma-separated", default: "0.1,0.25,0.5"),
 ]
 
 /// The methods of the comparison in table order, with their JSON keys.
 let baselineMethods: [(key: String, name: String)] = [
-    ("simclr", "SimCLR"), ("mcl", "MCL"), ("multi_simclr", "Multi-SimCLR"), ("ifm", "IFM"), ("ts", "TS"), ("dcl", "DCL"),
+    ("simclr", "SimCLR"), ("mcl", "MCL"), ("multi_simclr", "Multi-SimCLR"), ("ifm", "IFM"), ("ts", "TS"), ("fd", "FD"), ("dcl", "DCL"),
 ]
 
 /// Probe accuracy per seed (outer) and feature (inner) of one method at one τ.
@@ -35,19 +39,39 @@ struct BaselineCell {
 }
 
 func runBaselinesDemo(_ args: ParsedArguments) throws -> Int32 {
-    if args.has("images") { throw CLIError("--baselines: the image comparison (--images) is not implemented yet; run it on the vector set") }
-    for name in ["report", "dataset", "size", "conv-widths", "seed"] where args.string(name) != nil {
-        throw CLIError("--\(name) does not apply to --baselines")
+    let images = args.has("images")
+    for name in ["report", "seed"] + (images ? [] : ["dataset", "size", "conv-widths"]) where args.string(name) != nil {
+        throw CLIError("--\(name) does not apply to --baselines\(images ? "" : " (without --images)")")
+    }
+    if images, let d = args.string("dataset"), d != "cifar-mnist-like" {
+        throw CLIError("--dataset: the image comparison runs on cifar-mnist-like only, got '\(d)'")
     }
     let quick = args.has("quick")
-    var base = try mclConfiguration(args)
-    if quick && args.string("epochs") == nil { base.epochs = 20 }
+    let dataset = images ? "cifar-mnist-like" : "easy-hard"
+    let imageSettings = ImageDemoSettings.cifarMnistLike
+    var base = images ? try imageDemoConfiguration(args, imageSettings, dataset: dataset) : try mclConfiguration(args)
+    if quick && args.string("epochs") == nil { base.epochs = images ? imageSettings.epochs / 2 : 20 }
     base.probeRawInput = false
     let taus = try baselineTaus(args)
     let seeds = try args.intList("seeds", min: 0) ?? demoDefaultSeeds
     if seeds.isEmpty { throw CLIError("--seeds: expected at least one seed") }
-    let n = try args.int("samples", default: quick ? 1024 : 2048, min: 2)!
+    let defaultSamples = images ? (quick ? imageSettings.samples / 2 : imageSettings.samples) : (quick ? 1024 : 2048)
+    let n = try args.int("samples", default: defaultSamples, min: 2)!
     if n < base.batchSize { throw CLIError("--samples \(n) is fewer than one batch (--batch-size \(base.batchSize))") }
+    let size = try args.int("size", default: imageSettings.size)!
+    if images {
+        guard size == 16 || size == 32 else { throw CLIError("--size: must be 16 or 32, got \(size)") }
+        let shape = [3 + CifarMnistLike.digitCopies, size, size]
+        try checkBuiltInSize(samples: n, valuesPerSample: shape.reduce(1, *))
+        try checkStepCount(samples: n, batchSize: base.batchSize, epochs: base.epochs)
+        try checkModelSize(base, sampleShape: shape)
+    }
+    /// The train and held-out sets of one seed.
+    func data(seed: Int) throws -> (LabeledData<Float>, LabeledData<Float>) {
+        if images { return try makeImageDataset(dataset, samples: n, size: size, seed: UInt64(seed)) }
+        let all = EasyHardVectors.make(count: 2 * n, seed: UInt64(seed), as: Float.self)
+        return (all.subset(Array(0..<n)), all.subset(Array(n..<(2 * n))))
+    }
     // --ifm / --debiased / --temperature-schedule set that baseline's constants; defaults are the official ones.
     var ifm = InfoNCEVariant.ifm(epsilon: IFM.defaultEpsilon, alpha: IFM.defaultAlpha)
     var dcl = InfoNCEVariant.debiased(tauPlus: DebiasedContrastive.defaultTauPlus)
@@ -58,17 +82,18 @@ func runBaselinesDemo(_ args: ParsedArguments) throws -> Int32 {
     }
     let tsEpochs = base.epochs * base.stages
     let schedule = base.temperatureSchedule ?? demoTemperatureSchedule(epochs: tsEpochs)
+    let viewmakerBudget = base.viewmakerBudget ?? 0.05   // --viewmaker sets FD's ε; official default 0.05
     base.lossVariant = .plain
     base.temperatureSchedule = nil
+    base.viewmakerBudget = nil
 
     let printer = ProgressPrinter(quiet: args.has("quiet"))
     let start = DispatchTime.now().uptimeNanoseconds
     var cells: [String: [String: BaselineCell]] = [:]
     var features: [String] = []
-    let runsPerSeed = 3 * taus.count + 1
+    let runsPerSeed = 4 * taus.count + 1
     for (si, seed) in seeds.enumerated() {
-        let all = EasyHardVectors.make(count: 2 * n, seed: UInt64(seed), as: Float.self)
-        let train = all.subset(Array(0..<n)), test = all.subset(Array(n..<(2 * n)))
+        let (train, test) = try data(seed: seed)
         var runIndex = 0
         func run(_ label: String, _ c: MCLConfiguration) throws -> MCLReport {
             runIndex += 1
@@ -98,6 +123,11 @@ func runBaselinesDemo(_ args: ParsedArguments) throws -> Int32 {
                 one.lossVariant = variant
                 record(method, key, try run("\(variant.description) at τ = \(key)", one).stages[0].alone.probe)
             }
+            var fd = base
+            fd.stages = 1
+            fd.temperature = tau
+            fd.viewmakerBudget = viewmakerBudget
+            record("fd", key, try run("FD (viewmaker ε = \(viewmakerBudget)) at τ = \(key)", fd).stages[0].alone.probe)
         }
         var ts = base
         ts.stages = 1
@@ -111,18 +141,19 @@ func runBaselinesDemo(_ args: ParsedArguments) throws -> Int32 {
         print(JSONValue.object([
             ("baselines", result.json),
             ("seeds", .array(seeds.map { .string(String($0)) })),
+            ("dataset", .string(dataset)),
             ("settings", .object([("samples", .number(Double(n))), ("epochs_per_stage", .number(Double(base.epochs))),
                                   ("stages", .number(Double(base.stages))), ("ts_epochs", .number(Double(tsEpochs))),
                                   ("ifm", .string(ifm.description)), ("dcl", .string(dcl.description)),
-                                  ("ts", .string(schedule.text)), ("quick", .bool(quick))])),
-            ("not_run", .object([("fd", .string("feature dropout (viewmaker) is not implemented"))])),
+                                  ("ts", .string(schedule.text)), ("fd_budget", .number(viewmakerBudget)),
+                                  ("quick", .bool(quick))])),
             ("seconds", .number((seconds * 10).rounded() / 10)),
         ]).serialized())
         return 0
     }
-    print("Linear-probe accuracy (%) on easy-hard, mean ± sd over seeds \(seeds.map(String.init).joined(separator: ",")); * = best in the row")
+    print("Linear-probe accuracy (%) on \(dataset)\(images ? " (\(size)×\(size), CNN)" : ""), mean ± sd over seeds \(seeds.map(String.init).joined(separator: ",")); * = best in the row")
     print("(\(n) train / \(n) test samples, \(base.epochs) epochs per stage, MCL \(base.stages) stages; TS \(schedule.text) for \(tsEpochs) epochs;")
-    print(" \(ifm.description), \(dcl.description); FD (viewmaker) not implemented)\n")
+    print(" \(ifm.description), \(dcl.description); FD viewmaker ε = \(viewmakerBudget))\n")
     for tau in result.taus {
         print("τ = \(tau)")
         print(result.table(tau: tau))

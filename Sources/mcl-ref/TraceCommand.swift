@@ -32,7 +32,7 @@ func runTrace(_ args: ParsedArguments) throws -> Int32 {
     if !c.method.hasNegatives {  // the trace conventions and replay_trace.py describe SimCLR and MoCo steps
         throw CLIError("--method \(c.method.rawValue): trace records simclr and moco steps only (its conventions describe no \(c.method.displayName) step)")
     }
-    if let flag = ["ifm", "debiased", "temperature-schedule"].first(where: { args.string($0) != nil }) {
+    if let flag = ["ifm", "debiased", "temperature-schedule", "viewmaker"].first(where: { args.string($0) != nil }) {
         throw CLIError("--\(flag): a trace's conventions describe the plain loss at a fixed τ; trace a baseline with 'train' instead")
     }
     guard let out = try outOption(args) else { throw CLIError("--out: missing (the directory to write the trace into)") }

@@ -41,6 +41,7 @@ func flagName(of setting: TrainingError.Setting) -> String {
     case .sampler: return "sampler"
     case .encoder: return "encoder"
     case .lossVariant: return "ifm/--debiased"
+    case .viewmaker: return "viewmaker"
     }
 }
 /// The smallest accepted τ. NT-Xent divides cosine similarities in [−1, 1] by τ; at τ = 1e-30 the

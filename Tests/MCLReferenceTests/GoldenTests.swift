@@ -48,7 +48,7 @@ final class GoldenTests: XCTestCase {
             if output == "d_z" { return ComparisonTolerance(atol: (f64 ? 2e-12 : 2e-3) * scale, rtol: f64 ? 1e-12 : 1e-5) }
             if output.hasSuffix("loss") { return ComparisonTolerance(atol: f64 ? 1e-14 : 2e-6, rtol: f64 ? 1e-12 : 1e-5) }
         }
-        if name == "simclr_step" || name == "moco_step" {
+        if name == "simclr_step" || name == "moco_step" || name == "fd_step" {
             for p in zeroGradientParameters {
                 if output == "grad." + p { return ComparisonTolerance(atol: f64 ? 1e-14 : 1e-6, rtol: 0) }
                 if output == "param_after." + p { return ComparisonTolerance(atol: f64 ? 1e-8 : 1.01e-2, rtol: 0) }

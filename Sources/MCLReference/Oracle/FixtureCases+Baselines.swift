@@ -26,6 +26,10 @@ extension FixtureCases {
                                  "cosine temperature schedule τ(e) for epochs 0–9 (period 8) and the masked NT-Xent loss the trainer's objective gives at each τ(e)") {
             $0.pick(FixtureCases.temperatureSchedule(Float.self), FixtureCases.temperatureSchedule(Double.self))
         })
+        cases.append(FixtureCase("fd_step", "FDStep",
+                                 "FD: the MLP viewmaker on [views, noise], its L1 budget and the perturbed views, then one SimCLR step of the encoder (SGD) and one sign-flipped step of the viewmaker (SGD on −dL/dθ)") {
+            $0.pick(FixtureCases.fdStep(Float.self), FixtureCases.fdStep(Double.self))
+        })
         return cases
     }
 
@@ -106,5 +110,84 @@ extension FixtureCases {
                 FixtureOutput(.vector("losses", losses), tol(T.self, f32: (2e-5, 1e-5), f64: (1e-12, 1e-11)),
                               "logits carry ≈ ε/τ absolute error with τ down to 0.1"),
             ])
+    }
+
+    // MARK: FD (viewmaker) inside the training step
+
+    /// One FD step: the viewmaker perturbs the 2B augmented views (noise drawn by the step, recorded
+    /// as an input), the encoder takes an SGD step on the SimCLR loss of the perturbed views and the
+    /// viewmaker an SGD step on −dL/dθ, both from the same forward (TrainingStep.swift).
+    static func fdStep<T: MCLFloat>(_: T.Type) -> FixtureData {
+        let seed: UInt64 = 704
+        let c = simclr
+        let (hidden, budget, tau, lr, viewmakerLR) = (7, 0.2, 0.5, 0.1, 0.5)
+        var rng = RNG(seed: seed)
+        let model = stepFixtureModel(T.self, rng: &rng)
+        let network = ViewmakerNetwork<T>.mlp(inputWidth: c.input, hiddenWidth: hidden, budget: T(budget), rng: &rng)
+        let views: Matrix<T> = rng.normalMatrix(2 * c.batch, c.input)
+        let noiseRNG = rng.split()
+        var step = TrainingStep(model: model, objective: .simclr(NTXent(temperature: T(tau))), optimizer: .sgd(SGD(lr: T(lr))))
+        step.viewmaker = ViewmakerTraining(network: network, optimizer: .sgd(SGD(lr: T(viewmakerLR))), noiseRNG: noiseRNG)
+        var noiseCopy = noiseRNG
+        let noise = network.drawNoise(rows: views.rows, rng: &noiseCopy)
+        let (perturbed, delta, _) = network.forward(views, noise: noise)
+        let result = step(views: views, labels: nil, learningRate: lr)
+        precondition(result.status == .ok, "fd_step: the step ended with \(result.status)")
+        let tensor = { (prefix: String, name: String, m: Matrix<T>) in pytorchTensor(prefix, name, m, model: model) }
+        let vmNames = network.net.namedParameters().map { $0.name }   // "0.weight", …
+        func vmTensor(_ prefix: String, _ k: Int, _ values: [T]) -> FixtureTensor {
+            let name = prefix + vmNames[k]
+            guard case .linear(let l) = network.net.layers[2 * (k / 2)], k % 2 == 0 else { return .vector(name, values) }
+            return .matrix(name, Matrix(rows: l.weight.rows, cols: l.weight.cols, storage: values))
+        }
+        let preBN = preBatchNormBiases(model)
+        let grads = model.namedGradients(positional: Array(result.gradients.prefix(model.parameterTensors.count)))
+        let gradScale = grads.map { scale($0.value.storage) }.max() ?? 1
+        let f32 = T.self == Float.self
+        var outputs: [FixtureOutput] = [
+            FixtureOutput(.matrix("delta", delta), scaled(delta.storage, f32: (4e-6, 1e-5), f64: (1e-13, 1e-12)),
+                          "three Linear layers, tanh and one division per row"),
+            FixtureOutput(.matrix("perturbed_views", perturbed), scaled(perturbed.storage, f32: (4e-6, 1e-5), f64: (1e-13, 1e-12)),
+                          "views + delta"),
+            FixtureOutput(.scalar("loss", result.loss), tol(T.self, f32: (1e-5, 1e-5), f64: (1e-12, 1e-11)), "NT-Xent at τ = 0.5 of O(1) logits"),
+        ]
+        for (name, g) in grads {
+            outputs.append(preBN.contains(name)
+                ? FixtureOutput(tensor("grad.", name, g), ComparisonTolerance(atol: (f32 ? 1e-5 : 1e-12) * gradScale, rtol: 0),
+                                "analytically zero (a Linear bias feeding BatchNorm): rounding noise only")
+                : FixtureOutput(tensor("grad.", name, g), scaled(g.storage, f32: (1e-4, 1e-3), f64: (1e-10, 1e-8)),
+                                "backprop through NT-Xent, L2-normalise, 2 BatchNorms and 4 Linears"))
+        }
+        for (name, p) in step.model.namedParameters() {
+            outputs.append(FixtureOutput(tensor("param_after.", name, p), tol(T.self, f32: (1e-5, 1e-5), f64: (1e-11, 1e-10)),
+                                         "θ − lr·g with lr = \(lr): the gradient's error times lr"))
+        }
+        let vmScale = result.viewmakerGradients.map { scale($0) }.max() ?? 1
+        for (k, g) in result.viewmakerGradients.enumerated() {
+            outputs.append(FixtureOutput(vmTensor("viewmaker_grad.", k, g), ComparisonTolerance(atol: (f32 ? 1e-4 : 1e-10) * vmScale, rtol: f32 ? 1e-3 : 1e-8),
+                                         "dL/dviews from the encoder's backward (2 BatchNorms), then the budget's backward and three Linears; atol ∝ the largest viewmaker gradient"))
+        }
+        for (k, p) in step.viewmaker!.network.parameterTensors.enumerated() {
+            outputs.append(FixtureOutput(vmTensor("viewmaker_param_after.", k, p), ComparisonTolerance(atol: (f32 ? 1e-4 : 1e-10) * vmScale * viewmakerLR + (f32 ? 1e-6 : 1e-14), rtol: f32 ? 1e-5 : 1e-12),
+                                         "θ + lr·g (the sign-flipped step) with lr = \(viewmakerLR): the gradient's tolerance times lr"))
+        }
+        var inputs = model.namedParameters().map { tensor("param.", $0.name, $0.value) }
+        inputs += network.parameterTensors.enumerated().map { vmTensor("viewmaker_param.", $0.offset, $0.element) }
+        inputs += [.matrix("views", views), .matrix("noise", noise)]
+        return FixtureData(
+            seed: seed,
+            params: [("batch_size", js(c.batch)), ("input_width", js(c.input)), ("temperature", js(tau)),
+                     ("budget", js(budget)), ("stabilizer", js(1e-4)), ("lr", js(lr)), ("viewmaker_lr", js(viewmakerLR)),
+                     ("encoder", "encoder.0 Linear(6,10), encoder.1 BatchNorm1d(10), encoder.2 ReLU, encoder.3 Linear(10,5)"),
+                     ("head", "head.0 Linear(5,8), head.1 BatchNorm1d(8), head.2 ReLU, head.3 Linear(8,4)"),
+                     ("viewmaker", .string("0 Linear(12,\(hidden)), 1 ReLU, 2 Linear(\(hidden),\(hidden)), 3 ReLU, 4 Linear(\(hidden),6), on [views, noise] (each row of views followed by its row of noise, 2B×12)")),
+                     ("budget_formula", "y = viewmaker([views, noise]); t = tanh(y); m = mean_d |t| per row; delta = t·budget/(m + stabilizer); perturbed_views = views + delta"),
+                     ("layout", "views is 2B×D: rows 0..<B view 1, B..<2B view 2; the positive of row i is i ± B"),
+                     ("batchnorm", "train mode, eps 1e-5, statistics over the whole 2B batch"),
+                     ("loss", "NT-Xent at τ on z = head(encoder(perturbed_views))"),
+                     ("update", "from the same forward: encoder θ ← θ − lr·dL/dθ (plain SGD); viewmaker φ ← φ + viewmaker_lr·dL/dφ (SGD on −L: the adversarial step)"),
+                     ("parameters", "'param.<name>' (model) and 'viewmaker_param.<i>.<field>' are the initial weights by PyTorch name; Linear weights out×in")],
+            inputs: inputs,
+            outputs: outputs)
     }
 }

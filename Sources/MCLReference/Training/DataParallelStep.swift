@@ -37,6 +37,7 @@ extension TrainingStep {
         guard case .simclr = objective else {
             preconditionFailure("TrainingStep.dataParallel: only SimCLR is modelled under data parallelism")
         }
+        precondition(viewmaker == nil, "TrainingStep.dataParallel: FD's viewmaker is not modelled under data parallelism")
         precondition(!views.isEmpty && labels.count == views.count,
                      "TrainingStep.dataParallel: \(views.count) ranks of views, \(labels.count) of labels")
         let w = T(views.count)

@@ -79,6 +79,11 @@ extension MCLConfiguration {
             }
             temperatureSchedule = s
         }
+        if json["viewmaker_budget"] != nil {
+            let v = try number("viewmaker_budget")
+            guard v > 0 else { throw fail("viewmaker_budget", "a number > 0") }
+            viewmakerBudget = v
+        }
         if json["sparse_head_lambda"] != nil { sparseHeadLambda = try number("sparse_head_lambda") }
         if json["encoder"] != nil {
             encoder = try choice("encoder", EncoderKind.self)

@@ -29,6 +29,9 @@ public struct MCLConfiguration: Sendable {
     public var lossVariant = InfoNCEVariant.plain
     /// TS: a cosine schedule of τ per epoch that replaces `temperature` (TemperatureSchedule.swift).
     public var temperatureSchedule: TemperatureSchedule? = nil
+    /// FD: ε of a viewmaker network that perturbs every view, trained against the loss
+    /// (ViewmakerNetwork.swift); nil: off. SimCLR only.
+    public var viewmakerBudget: Double? = nil
     public var epochs = 60
     /// b, the number of samples per batch (2b views).
     public var batchSize = 256
@@ -93,6 +96,7 @@ public struct MCLConfiguration: Sendable {
         case .debiased(let t): out += [("debiased_tau_plus", .number(t))]
         }
         if let s = temperatureSchedule { out.append(("temperature_schedule", .string(s.text))) }
+        if let v = viewmakerBudget { out.append(("viewmaker_budget", .number(v))) }
         return out
     }
 

@@ -4,7 +4,7 @@
 ///
 /// | stream                     | k              | what it seeds                                                      |
 /// |----------------------------|----------------|--------------------------------------------------------------------|
-/// | `stageTraining(j)`         | 1000 + j       | stage j (and Multi-SimCLR member j), split in this order: initial weights, sampler seed, augmentation, the objective's state (MoCo queue, BYOL predictor weights) |
+/// | `stageTraining(j)`         | 1000 + j       | stage j (and Multi-SimCLR member j), split in this order: initial weights, sampler seed, augmentation, the objective's state (MoCo queue, BYOL predictor weights), FD's viewmaker (its weights, then its noise) |
 /// | `kmeans(j)`                | 2000 + j       | the K-means after stage j (its first draw seeds the restarts)      |
 /// | `dataSplit`                | 0x5EED_5B17    | the train/test split of user data (`LabeledData.split`)            |
 /// | built-in data sets         | 0, 1           | prototypes (0) and samples (1) of `easy-hard`; samples (1) of the image sets |

@@ -8,7 +8,7 @@ import Foundation
 public struct TrainingError: Error, CustomStringConvertible {
     /// An `MCLConfiguration` setting a user may change.
     public enum Setting: String, Sendable {
-        case learningRate, temperature, batchSize, clusters, stages, sampler, encoder, lossVariant
+        case learningRate, temperature, batchSize, clusters, stages, sampler, encoder, lossVariant, viewmaker
     }
     public var message: String
     public var settings: [Setting]
@@ -87,6 +87,20 @@ public struct StageTrainer<T: MCLFloat> {
         }
     }
 
+    /// FD: a fresh viewmaker for samples of `sampleShape` (MLP for vectors, convolutional for the CNN
+    /// encoder's images; ViewmakerNetwork.swift), weights from `rng.split()`, noise from the rest of
+    /// `rng`; nil when `viewmakerBudget` is off.
+    public func makeViewmaker(sampleShape: [Int], rng: inout RNG) -> ViewmakerTraining<T>? {
+        guard let budget = configuration.viewmakerBudget else { return nil }
+        var initRNG = rng.split()
+        let network = configuration.encoder == .cnn
+            ? ViewmakerNetwork<T>.convolutional(inputShape: sampleShape, width: ViewmakerNetwork<T>.defaultConvWidth,
+                                                budget: T(budget), rng: &initRNG)
+            : ViewmakerNetwork<T>.mlp(inputWidth: sampleShape.reduce(1, *), hiddenWidth: ViewmakerNetwork<T>.defaultHiddenWidth,
+                                      budget: T(budget), rng: &initRNG)
+        return ViewmakerTraining(network: network, noiseRNG: rng.split())
+    }
+
     /// The SparseHead penalty of the configuration (`sparseHeadLambda`), or nil.
     public var sparseHead: L21Penalty<T>? { configuration.sparseHeadLambda.map { L21Penalty(lambda: T($0)) } }
 
@@ -115,6 +129,10 @@ public struct StageTrainer<T: MCLFloat> {
         let augment = makeAugmenter(sampleShape: shape)
         let groups = pseudoLabels ?? [Int](repeating: 0, count: x.rows)
         let strategy: NegativeSamplingStrategy = pseudoLabels == nil ? .mask : c.sampler
+        guard worldSize == 1 || c.viewmakerBudget == nil else {
+            throw TrainingError(message: "\(name): FD's viewmaker is not modelled under data parallelism (world size \(worldSize))",
+                                settings: [.viewmaker])
+        }
         guard worldSize == 1 || c.method == .simclr else {
             throw TrainingError(message: "\(name): data parallelism (world size \(worldSize)) is modelled for SimCLR only",
                                 settings: [])
@@ -136,6 +154,11 @@ public struct StageTrainer<T: MCLFloat> {
         var step = TrainingStep(model: model, objective: objective,
                                 optimizer: Optimizer<T>(c.optimizer, lr: c.learningRate, weightDecay: c.weightDecay),
                                 sparseHead: sparseHead)
+        if c.viewmakerBudget != nil {
+            // FD: the stage's own viewmaker, from the stream's next split (earlier draws unchanged).
+            var viewmakerRNG = rng.split()
+            step.viewmaker = makeViewmaker(sampleShape: shape, rng: &viewmakerRNG)
+        }
         let schedule = CosineSchedule(baseLR: c.learningRate, totalSteps: totalSteps,
                                       warmupSteps: Int((c.warmupFraction * Double(totalSteps)).rounded()),
                                       finalLR: c.cosineSchedule ? 0 : c.learningRate)

@@ -105,6 +105,15 @@ extension MCLConfiguration {
     /// A temperature schedule combines with every InfoNCE method and with IFM and DCL, and with
     /// nothing else (BYOL and Barlow Twins have no temperature).
     public func validateBaselines() throws {
+        if let v = viewmakerBudget {
+            guard v.isFinite, v > 0 else {
+                throw TrainingError(message: "the viewmaker budget ε must be a number > 0, got \(v)", settings: [.viewmaker])
+            }
+            guard method == .simclr else {
+                throw TrainingError(message: "the viewmaker (FD) is wired for SimCLR only (the official code's objective), not \(method.rawValue)",
+                                    settings: [.viewmaker])
+            }
+        }
         if temperatureSchedule != nil && !method.hasNegatives {
             throw TrainingError(message: "a temperature schedule changes the InfoNCE temperature, and \(method.rawValue) has none",
                                 settings: [.lossVariant])

@@ -17,6 +17,11 @@
 ///  4. the optimiser's update at the given learning rate (model, then the objective's tensors);
 ///  5. the objective's bookkeeping after the update (MoCo: enqueue the keys; BYOL: the target's EMA).
 ///
+/// FD (`viewmaker`, ViewmakerNetwork.swift): before 1, every view x becomes x + δ; after 3, dL/dviews
+/// (the model's dInput) goes back through δ to the viewmaker's parameters; after 4, the viewmaker's own
+/// optimiser takes a step on −dL/dθ (it maximises the loss the encoder minimises). Both players use
+/// the gradients of the same forward (a simultaneous step; the official code alternates, docs/ALGORITHM.md).
+///
 /// Nothing here throws or names a parameter: a non-finite loss, gradient or parameter comes back as
 /// `Status` (the step stops before the update on the first two), and the caller words the error.
 ///
@@ -28,13 +33,19 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
     public var optimizer: Optimizer<T>
     /// λ·‖W‖₂,₁ on the head's last Linear weight (SparseHead.swift), or nil.
     public var sparseHead: L21Penalty<T>?
+    /// FD: the viewmaker that perturbs both views before the forward and is updated *against* the
+    /// loss with its own optimiser (ViewmakerNetwork.swift), or nil. SimCLR only.
+    public var viewmaker: ViewmakerTraining<T>?
 
     public init(model: ContrastiveModel<T>, objective: Objective<T>, optimizer: Optimizer<T>, sparseHead: L21Penalty<T>? = nil) {
         self.model = model; self.objective = objective; self.optimizer = optimizer; self.sparseHead = sparseHead
     }
 
-    /// The name of every position the optimiser updates: the model's, then the objective's own.
-    public var parameterNames: [String] { model.parameterNames + objective.trainableNames }
+    /// The name of every position the optimisers update: the model's, then the objective's own, then
+    /// (FD) the viewmaker's (`viewmaker.<i>.<field>`, updated by its own optimiser).
+    public var parameterNames: [String] {
+        model.parameterNames + objective.trainableNames + (viewmaker?.network.parameterNames ?? [])
+    }
 
     /// How a step ended.
     public enum Status: Equatable, Sendable {
@@ -56,6 +67,8 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
         /// dL/dθ by parameter position, the model's then the objective's own (empty if the step stopped
         /// at the loss).
         public var gradients: [[T]]
+        /// FD: dL/dθ of the viewmaker by its positions (the step applies −1 times this); empty without one.
+        public var viewmakerGradients: [[T]] = []
     }
 
     /// What the first half of a step computed, before any update.
@@ -68,6 +81,8 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
         public var gradients: [[T]]
         /// MoCo: the normalised keys of this step, enqueued after the update.
         var keys: Matrix<T>?
+        /// FD: dL/dθ of the viewmaker (empty without one).
+        public var viewmakerGradients: [[T]] = []
     }
 
     /// One step on two views of a batch: `lossAndGradients`, then `update`.
@@ -83,8 +98,9 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
         let g = lossAndGradients(views: views, labels: labels, profiler: profiler)
         guard g.status == .ok else { return Result(status: g.status, loss: g.loss, embeddings: g.embeddings, gradients: g.gradients) }
         let status = update(gradients: g.gradients, learningRate: learningRate, keys: g.keys, labels: labels,
-                            batchSize: views.rows / 2, profiler: profiler)
-        return Result(status: status, loss: g.loss, embeddings: g.embeddings, gradients: g.gradients)
+                            batchSize: views.rows / 2, viewmakerGradients: g.viewmakerGradients, profiler: profiler)
+        return Result(status: status, loss: g.loss, embeddings: g.embeddings, gradients: g.gradients,
+                      viewmakerGradients: g.viewmakerGradients)
     }
 
     /// The first half of a step: forward (train mode, so BatchNorm buffers move), the objective's
@@ -94,7 +110,17 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
     /// - Shape: views 2B×D, labels B.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public mutating func lossAndGradients(views: Matrix<T>, labels: [Int]?, profiler: StepProfiler? = nil) -> Gradients {
+    public mutating func lossAndGradients(views augmentedViews: Matrix<T>, labels: [Int]?, profiler: StepProfiler? = nil) -> Gradients {
+        let views: Matrix<T>
+        var viewmakerCache: ViewmakerNetwork<T>.Cache? = nil
+        if var vm = viewmaker {
+            // FD: every view x becomes x + δ (fresh noise per row) before the forward.
+            precondition(objective.method == .simclr, "TrainingStep: the viewmaker is wired for SimCLR only")
+            (views, viewmakerCache) = vm.perturb(augmentedViews)
+            viewmaker = vm
+        } else {
+            views = augmentedViews
+        }
         precondition(views.rows >= 2 && views.rows % 2 == 0, "TrainingStep: views are \(views.shapeDescription), expected 2B×D")
         let b = views.rows / 2
         precondition(labels.map { $0.count == b } ?? true, "TrainingStep: \(labels!.count) labels for B = \(b)")
@@ -144,22 +170,28 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
         guard loss.isFinite, allPasses.allSatisfy({ $0.dz.isFinite }) else {
             return Gradients(status: .nonFiniteLoss, loss: loss, embeddings: z, gradients: [], keys: keys)
         }
-        var grads = allPasses.map { ContrastiveModel<T>.gradientTensors(model.backward($0.dz, $0.cache, profiler: profiler).gradients) }
+        let backward = allPasses.map { model.backward($0.dz, $0.cache, profiler: profiler) }
+        var grads = backward.map { ContrastiveModel<T>.gradientTensors($0.gradients) }
             .reduce(nil as [[T]]?) { sum, g in sum.map { addGradients($0, g) } ?? g }! + objectiveGradients
+        // FD: dL/dviews (SimCLR's one pass over the stacked views) back through δ to the viewmaker.
+        let viewmakerGradients = viewmakerCache.map { viewmaker!.network.backward(backward[0].dInput, $0) } ?? []
         if let sparseHead {
             loss += SparseHead.apply(sparseHead, model: model, gradients: &grads)
         }
         if let bad = grads.firstIndex(where: { !$0.allSatisfy { $0.isFinite } }) {
             return Gradients(status: .nonFiniteGradient(position: bad), loss: loss, embeddings: z, gradients: grads, keys: keys)
         }
-        return Gradients(status: .ok, loss: loss, embeddings: z, gradients: grads, keys: keys)
+        if let bad = viewmakerGradients.firstIndex(where: { !$0.allSatisfy { $0.isFinite } }) {
+            return Gradients(status: .nonFiniteGradient(position: grads.count + bad), loss: loss, embeddings: z, gradients: grads, keys: keys)
+        }
+        return Gradients(status: .ok, loss: loss, embeddings: z, gradients: grads, keys: keys, viewmakerGradients: viewmakerGradients)
     }
 
     /// The second half of a step: the optimiser's update with `gradients` (the model's positions, then
     /// the objective's own) at `learningRate`, then the objective's bookkeeping (MoCo: enqueue `keys`
     /// with `labels`, 0 at stage 0; BYOL: the target's EMA from the updated model).
     public mutating func update(gradients grads: [[T]], learningRate: Double, keys: Matrix<T>? = nil, labels: [Int]? = nil,
-                                batchSize b: Int, profiler: StepProfiler? = nil) -> Status {
+                                batchSize b: Int, viewmakerGradients: [[T]] = [], profiler: StepProfiler? = nil) -> Status {
         optimizer.lr = learningRate
         if let profiler {
             profiler.measure("optimizer") { optimizer.step(&model, gradients: grads) }
@@ -185,7 +217,14 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
             byol.updateTarget(from: model)
             objective = .byol(byol)
         }
-        if let bad = (model.parameterTensors + objective.trainableTensors).firstIndex(where: { !$0.allSatisfy { $0.isFinite } }) {
+        if var vm = viewmaker, !viewmakerGradients.isEmpty {
+            // FD: the viewmaker moves to *increase* the loss, at its own fixed rate.
+            viewmaker = nil
+            vm.adversarialStep(lossGradients: viewmakerGradients)
+            viewmaker = vm
+        }
+        let tensors = model.parameterTensors + objective.trainableTensors + (viewmaker?.network.parameterTensors ?? [])
+        if let bad = tensors.firstIndex(where: { !$0.allSatisfy { $0.isFinite } }) {
             return .nonFiniteParameter(position: bad)
         }
         return .ok

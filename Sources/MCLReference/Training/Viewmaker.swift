@@ -3,7 +3,8 @@ import Foundation
 /// FD — the two pieces of feature dropout with viewmaker networks (Tamkin et al., "Feature dropout:
 /// revisiting the role of augmentations in contrastive learning", 2022/ICLR 2023; viewmaker networks,
 /// Tamkin et al., ICLR 2021, official code `alextamkin/viewmaker`, `Viewmaker.get_delta`) that can be
-/// checked on their own. **Not yet wired into training** (docs/ALGORITHM.md, "Baselines").
+/// checked on their own. The networks and their place in the training step: ViewmakerNetwork.swift
+/// (docs/ALGORITHM.md, "FD").
 ///
 /// A viewmaker network v (an MLP for vectors, convolutional for images) maps a sample x to raw
 /// outputs y; the view is x + δ with δ = budget(y). It is trained *adversarially*: to increase the
