@@ -8,6 +8,14 @@ extension UserData {
     /// `sampleShape == [C, H, W]` and rows of C·H·W values.
     public static func loadImages<T: MCLFloat>(data path: String, labels labelsPath: String, featureNames: [String]?,
                                                classValues: [[Int]]? = nil, as: T.Type = T.self) throws -> LabeledData<T> {
+        let (x, chw): (Matrix<T>, [Int]) = try readImageArray(path)
+        let (labels, classes) = try encodedLabels(labelsPath, rows: x.rows, featureNames: featureNames, classValues: classValues)
+        return LabeledData(x: x, labels: labels.classes, featureNames: labels.names, sampleShape: chw, classValues: classes)
+    }
+
+    /// The images of `path` as N×(C·H·W) rows and their `[C, H, W]`, checked as `loadImages` says
+    /// (4-D, every dimension > 0, floating point, finite); each failure a `DataError` naming the file.
+    static func readImageArray<T: MCLFloat>(_ path: String, as: T.Type = T.self) throws -> (Matrix<T>, [Int]) {
         let array = try NPY.read(path)
         guard array.shape.count == 4 else {
             throw DataError("\(path): expected a 4-D array (N, C, H, W) of images for the CNN encoder, got shape "
@@ -28,8 +36,7 @@ extension UserData {
             throw DataError("\(path): value at [\(bad / x.cols), \(k / s.planeSize), \(k % s.planeSize / s.width), "
                 + "\(k % s.width)] is \(x.storage[bad]) (every value must be finite)")
         }
-        let (labels, classes) = try encodedLabels(labelsPath, rows: x.rows, featureNames: featureNames, classValues: classValues)
-        return LabeledData(x: x, labels: labels.classes, featureNames: labels.names, sampleShape: chw, classValues: classes)
+        return (x, chw)
     }
 
     /// The dimensions of the array in `path`, read from its header only (e.g. to choose between the
