@@ -96,8 +96,12 @@ public struct CLIPTrainer<T: MCLFloat> {
     ///   - pseudoLabels: dense group per image (Eq. 2), nil at stage 0.
     ///   - stream: the stage's RNG stream (sampler seed; stage 0 also its initial weights).
     /// - Returns: the trained model and the mean loss of each epoch.
+    ///   - fromPretrained: a later stage's setting (text tower locked, `trainableLayers`); default: when
+    ///     pseudo labels are given.
     public func trainStage(images: Matrix<T>, captions: [[Int]], start: CLIPModel<T>, pseudoLabels: [Int]?,
-                           rng startRNG: RNG, name: String, progress: (TrainingEvent) -> Void) throws -> (CLIPModel<T>, [Double]) {
+                           fromPretrained: Bool? = nil, rng startRNG: RNG, name: String,
+                           progress: (TrainingEvent) -> Void) throws -> (CLIPModel<T>, [Double]) {
+        let later = fromPretrained ?? (pseudoLabels != nil)
         let c = configuration
         precondition(captions.count == images.rows, "CLIPTrainer: \(captions.count) captions for \(images.rows) images")
         var rng = startRNG
@@ -111,11 +115,11 @@ public struct CLIPTrainer<T: MCLFloat> {
         }
         let totalSteps = batchesPerEpoch * c.epochs
         var clip = start.clip
-        clip.textLocked = pseudoLabels != nil
+        clip.textLocked = later
         let objective = Objective<T>.clip(clip)
         var step = TrainingStep(model: start.image, objective: objective,
                                 optimizer: Optimizer<T>(c.optimizer, lr: c.learningRate, weightDecay: c.weightDecay))
-        if pseudoLabels != nil { step.frozenModelPositions = Self.frozenPositions(start.image, trainableLayers: c.trainableLayers) }
+        if later { step.frozenModelPositions = Self.frozenPositions(start.image, trainableLayers: c.trainableLayers) }
         let schedule = CosineSchedule(baseLR: c.learningRate, totalSteps: totalSteps,
                                       warmupSteps: Int((c.warmupFraction * Double(totalSteps)).rounded()),
                                       finalLR: c.cosineSchedule ? 0 : c.learningRate)
@@ -192,6 +196,17 @@ public struct CLIPTrainer<T: MCLFloat> {
             try stageCompleted(stage)
         }
         return stages
+    }
+
+    /// The control for a later stage: the same training from the stage-0 model (text locked,
+    /// `trainableLayers`, stage 1's RNG stream, so the same batches under `mask`) but with the plain
+    /// CLIP loss — no pseudo labels. What stage 1 gains over it is Eq. 3's doing, not more epochs.
+    public func continuedWithoutPseudoLabels(images: Matrix<T>, captions: [[Int]], pretrained: CLIPModel<T>,
+                                             sampleShape: [Int], vocabularySize: Int,
+                                             progress: (TrainingEvent) -> Void = { _ in }) throws -> CLIPModel<T> {
+        let (_, rng) = initialModel(sampleShape: sampleShape, vocabularySize: vocabularySize, stream: RNGStream.stageTraining(1))
+        return try trainStage(images: images, captions: captions, start: pretrained, pseudoLabels: nil, fromPretrained: true,
+                              rng: rng, name: "control", progress: progress).0
     }
 
     // MARK: Similarities for evaluation
