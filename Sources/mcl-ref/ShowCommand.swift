@@ -10,11 +10,12 @@ let showCommand = CommandSpec(
     discussion: """
     Cells are numbered row by row from 0. Each sample is scaled up ×--scale (nearest neighbour) and
     framed by a gray border. 4- or 5-channel data (cifar-mnist-like) shows the RGB channels 0–2 and the
-    glyph channel 3 (as gray) side by side in each cell. Values are clamped to [0, 1] and mapped to
+    glyph channel 3 (as gray) side by side in each cell. For shapes-captions (image–text pairs) the
+    table also gives each cell's caption, the words the CLIP text tower reads. Values are clamped to [0, 1] and mapped to
     0…255. The format follows the extension of --out: .png or .ppm. The file is written atomically.
     """,
     options: [
-        .value("dataset", "NAME", "trifeature or cifar-mnist-like"),
+        .value("dataset", "NAME", "trifeature, cifar-mnist-like or shapes-captions"),
         .value("samples", "N", "number of samples", default: "16"),
         .value("size", "S", "image size, 32 or 16", default: "32"),
         .value("scale", "K", "magnification factor", default: "3"),
@@ -24,8 +25,10 @@ let showCommand = CommandSpec(
 )
 
 func runShow(_ args: ParsedArguments) throws -> Int32 {
-    guard let dataset = args.string("dataset") else { throw CLIError("--dataset is required (trifeature or cifar-mnist-like)") }
-    let name = try args.choice("dataset", ["trifeature", "cifar-mnist-like"], default: dataset)
+    guard let dataset = args.string("dataset") else {
+        throw CLIError("--dataset is required (trifeature, cifar-mnist-like or shapes-captions)")
+    }
+    let name = try args.choice("dataset", ["trifeature", "cifar-mnist-like", "shapes-captions"], default: dataset)
     let samples = try args.int("samples", default: 16, min: 1, max: 10_000)!
     let size = try args.int("size", default: 32)!
     guard size == 32 || size == 16 else { throw CLIError("--size: must be 32 or 16, got \(size)") }
@@ -37,10 +40,16 @@ func runShow(_ args: ParsedArguments) throws -> Int32 {
 
     let data: LabeledData<Float>
     let classNames: [[String]]
+    var captions: [String]? = nil
     switch name {
     case "trifeature":
         data = Trifeature.make(count: samples, size: size, seed: seed)
         classNames = [Trifeature.shapeNames, Trifeature.textureNames, Trifeature.colorNames]
+    case "shapes-captions":
+        let pairs = ShapesCaptions.make(count: samples, size: size, seed: seed, as: Float.self)
+        data = pairs.images
+        classNames = ShapesCaptions.valueNames
+        captions = (0..<pairs.count).map { pairs.captionText($0) }
     default:
         data = CifarMnistLike.make(count: samples, size: size, seed: seed)
         classNames = [CifarMnistLike.naturalNames, CifarMnistLike.digitNames]
@@ -51,9 +60,10 @@ func runShow(_ args: ParsedArguments) throws -> Int32 {
     try AtomicFile.write(Data(bytes), to: out)
 
     print("# \(name), \(samples) samples, size \(size), seed \(seed) -> \(out) (\(grid.width)×\(grid.height), \(grid.columns) columns)")
-    let header = ["cell"] + data.featureNames
+    let header = ["cell"] + data.featureNames + (captions == nil ? [] : ["caption"])
     let rows = (0..<data.count).map { i in
         ["\(i)"] + (0..<data.featureCount).map { f in "\(data.labels[f][i]) \(classNames[f][data.labels[f][i]])" }
+            + (captions.map { ["\"\($0[i])\""] } ?? [])
     }
     let widths = header.indices.map { j in max(header[j].count, rows.map { $0[j].count }.max() ?? 0) }
     func line(_ cells: [String]) -> String {

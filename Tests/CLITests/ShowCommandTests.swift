@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import MCLReference
 
 /// `mcl-ref show`: a PNG/PPM grid whose size follows the layout rule, and one label row per cell.
 final class ShowCommandTests: XCTestCase {
@@ -47,5 +48,22 @@ final class ShowCommandTests: XCTestCase {
             XCTAssert(r.stderr.contains(mentions), "\(args): \(r.stderr)")
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: scratch), [])
+    }
+
+    /// shapes-captions: the grid, and each cell's labels with its caption in the table.
+    func testShapesCaptionsPrintsEachCellsCaption() throws {
+        let out = scratch + "/pairs.png"
+        let r = try runMCLRef(["show", "--dataset", "shapes-captions", "--samples", "3", "--size", "16", "--scale", "1",
+                               "--out", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssert(FileManager.default.fileExists(atPath: out))
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 2 + 3, r.stdout)
+        XCTAssert(lines[1].hasPrefix("cell") && lines[1].contains("direction") && lines[1].hasSuffix("caption"), lines[1])
+        let pairs = ShapesCaptions.make(count: 3, size: 16, seed: 0, as: Float.self)
+        for i in 0..<3 {
+            let caption = pairs.captionText(i)
+            XCTAssert(lines[2 + i].hasSuffix("\"\(caption)\""), "cell \(i): \(lines[2 + i]) should end with \(caption)")
+        }
     }
 }

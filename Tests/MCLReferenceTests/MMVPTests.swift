@@ -113,4 +113,27 @@ final class MMVPTests: XCTestCase {
         nan[0, 1] = .nan
         XCTAssertEqual(ZeroShot.accuracy(similarity: nan, labels: [1, 2, 2, 2]), 25, "a NaN score never wins")
     }
+
+    /// On shapes-captions, with the raw pixels standing in for a pretrained image embedding: pairs
+    /// differing only in direction (a few pixels) are nearly identical, pairs differing only in colour
+    /// are far apart — so a cosine threshold keeps direction pairs and drops colour pairs, the
+    /// "CLIP-blind" selection MMVP makes.
+    func testOnShapesCaptionsPixelsTheThresholdKeepsDirectionPairsAndDropsColourPairs() {
+        let d = ShapesCaptions.make(count: 400, size: 16, seed: 6, as: Float.self)
+        let all = MMVP.pairs(imageEmbeddings: d.images.x, labels: d.images.labels, threshold: -1, maxPerAttribute: .max, seed: 0)
+        let unit = (0..<d.count).map { i -> [Double] in
+            let r = d.images.x.row(i).map(Double.init), n = sqrt(r.reduce(0) { $0 + $1 * $1 })
+            return r.map { $0 / n }
+        }
+        let meanCosine = (0..<5).map { a -> Double in
+            let p = all.filter { $0.attribute == a }
+            return p.reduce(0) { $0 + zip(unit[$1.first], unit[$1.second]).reduce(0) { $0 + $1.0 * $1.1 } } / Double(p.count)
+        }
+        print("shapes-captions raw pixels, mean cosine of one-attribute pairs: "
+            + zip(ShapesCaptions.attributeNames, meanCosine).map { "\($0) \(String(format: "%.3f", $1))" }.joined(separator: ", "))
+        XCTAssertEqual(meanCosine.firstIndex(of: meanCosine.min()!), 1, "colour pairs are the least alike")
+        let kept = MMVP.pairs(imageEmbeddings: d.images.x, labels: d.images.labels, threshold: 0.95, maxPerAttribute: 20, seed: 0)
+        XCTAssertEqual(kept.filter { $0.attribute == 2 }.count, 20, "direction pairs pass 0.95")
+        XCTAssertEqual(kept.filter { $0.attribute == 1 }.count, 0, "colour pairs do not")
+    }
 }

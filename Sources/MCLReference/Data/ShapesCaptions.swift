@@ -15,19 +15,24 @@ import Foundation
 /// | 4 | `count`     | one, two, three                               | Q&C quantity and count                | 33 %   |
 ///
 /// Designed so that the attributes differ in how easy they are to see:
-/// - **colour** is the easiest: every object pixel carries it, and it is readable from a single pixel
-///   (the direction of the RGB vector), so a 1×1 filter or the channel means find it;
-/// - **position** and **count** change where and how much colour there is (large areas, but count also
+/// - **colour** is the easiest: the whole background carries a wash of it as well as every object
+///   pixel, and one pixel's RGB direction tells it, so a 1×1 filter or the channel means find it;
+/// - **position** and **count** change where and how much object there is (large areas; count also
 ///   varies with shape, since the shapes have different areas);
 /// - **shape** is a 5-pixel-wide silhouette (all four are symmetric under 90° turns, so they say
 ///   nothing about direction);
-/// - **direction** is the hard one, MMVP's "facing left / facing right": a small white "eye"
-///   (about 1.5 px wide at size 16) placed off-centre in the facing direction inside each object. It
+/// - **direction** is the hard one, MMVP's "facing left / facing right": a small "eye" hole (about
+///   1.5 px wide at size 16) placed off-centre in the facing direction inside each object. It
 ///   changes only a few pixels and no colour, shape, position or count — but it is there for a
 ///   supervised model (`ShapesCaptionsTests` checks that a linear probe on the raw pixels finds it).
 ///
+/// `ShapesCaptionsTests.testColourMovesTheImageMostAndDirectionLeast` measures the share of the pixel
+/// variance each attribute explains: colour the most, shape and direction the least.
+///
 /// Rendering (S = size, 16 or 32, f = S/16; values in [0, 1]; stored C·H·W, `sampleShape [3, S, S]`):
-/// - background: a gray level g uniform in [0, 0.08] (all channels);
+/// - background: a gray level g uniform in [0, 0.08] plus a wash of the colour, g + w·b·colour, w = 0.3
+///   (`colourWash`)
+///   (b the image's brightness, below);
 /// - the objects lie in the top or bottom half (position), in `count` of three slots whose centres
 ///   are at x = S/6, S/2, 5S/6 (which slots: a random subset of size `count`), y = S/4 (top) or 3S/4
 ///   (bottom), each centre moved by a uniform jitter of ±0.25·f px in x and ±1·f px in y;
@@ -35,19 +40,40 @@ import Foundation
 ///   circle u² + v² ≤ 0.95², square max(|u|, |v|) ≤ 0.8, diamond |u| + |v| ≤ 1, plus
 ///   (|u| ≤ 0.4 ∧ |v| ≤ 0.95) ∨ (|v| ≤ 0.4 ∧ |u| ≤ 0.95); inside, the pixel is b·colour, b a
 ///   brightness uniform in [0.75, 1] shared by the objects of one image;
-/// - the eye: the disc of radius 0.35 around 0.5·(facing direction) in object units is white (1, 1, 1);
+/// - the eye: the disc of radius 0.35 (`eyeRadius`) around 0.5·(facing direction) in object units is a hole that
+///   shows the background (so no single pixel's colour tells the direction, only where the hole is);
 ///   directions in image coordinates (y down): left (−1, 0), right (1, 0), up (0, −1), down (0, 1);
 /// - every pixel averages 4×4 sub-samples (anti-aliasing).
 ///
-/// Captions: `[shape, colour, direction, position, count]` word ids (L = 5, no padding), e.g.
-/// "diamond blue facing-up bottom two". Each value has its own word (ids 1…17; 0 = `<pad>`).
+/// Captions: `[shape, colour, direction, position, count]` word ids (L = 5), e.g. "diamond blue
+/// facing-up bottom two". Each value has its own word (ids 1…17; 0 = `<pad>`). As in web captions,
+/// which seldom say which way a thing faces, a training caption *mentions* attribute a only with
+/// probability `Configuration.mentionProbability[a]` (default 1 for all but direction, 0.2 for
+/// direction); an unmentioned attribute's slot is padding. The full statement of every attribute —
+/// what MMVP's pairs are scored against — is `caption(values:)`, for a data set `statements(_:)`.
 ///
 /// Draws per sample, from `RNG(seed: seed, stream: 1)`: shape, colour, direction, position, count,
 /// background g, brightness b, the slot subset (a permutation of the 3 slots, the first `count`
 /// used), then x and y jitter for each of the 3 slots. Because of the continuous nuisance (g, b,
 /// jitter) no two samples are equal. Rendering is parallel over samples and does not depend on the
-/// thread count.
+/// thread count. Whether each word is mentioned is drawn from `RNG(seed: seed, stream: 2)` (one
+/// Bernoulli per attribute and sample, in that order), so the images do not depend on the
+/// mention probabilities.
 public enum ShapesCaptions {
+    /// The knobs of the generator; the defaults are the built-in data set.
+    public struct Configuration: Sendable, Equatable {
+        /// Probability that a training caption names attribute a (default `[1, 1, 0.2, 1, 1]`: the
+        /// direction word is in one caption in five). At least one must be 1, so no caption is empty.
+        public var mentionProbability: [Double]
+        /// Radius of the eye hole in object units (default 0.35; 0 leaves no direction cue at all).
+        public var eyeRadius: Double
+        /// Strength of the colour wash over the background (default 0.3; 0: a plain gray background).
+        public var colourWash: Double
+        public init(mentionProbability: [Double] = [1, 1, 0.2, 1, 1], eyeRadius: Double = 0.35, colourWash: Double = 0.3) {
+            self.mentionProbability = mentionProbability; self.eyeRadius = eyeRadius; self.colourWash = colourWash
+        }
+    }
+
     public static let attributeNames = ["shape", "colour", "direction", "position", "count"]
     /// `valueNames[a][k]`: the word for value k of attribute a.
     public static let valueNames: [[String]] = [
@@ -103,8 +129,15 @@ public enum ShapesCaptions {
 
     /// `count` image–caption pairs of size×size (16 or 32); labels = attribute values, featureNames =
     /// `attributeNames`.
-    public static func make<T: MCLFloat>(count: Int, size: Int = 16, seed: UInt64, as: T.Type = T.self) -> ImageTextData<T> {
+    public static func make<T: MCLFloat>(count: Int, size: Int = 16, seed: UInt64, configuration: Configuration = Configuration(),
+                                         as: T.Type = T.self) -> ImageTextData<T> {
+        let c = configuration
         precondition(count >= 0, "ShapesCaptions.make: count=\(count) must be ≥ 0")
+        precondition(c.mentionProbability.count == attributeNames.count && c.mentionProbability.allSatisfy { $0 >= 0 && $0 <= 1 }
+                     && c.mentionProbability.contains(1),
+                     "ShapesCaptions.make: mentionProbability \(c.mentionProbability) needs \(attributeNames.count) values in [0, 1], one of them 1")
+        precondition(c.eyeRadius >= 0 && c.eyeRadius <= 0.4 && c.colourWash >= 0 && c.colourWash < 1,
+                     "ShapesCaptions.make: eyeRadius \(c.eyeRadius) must be in [0, 0.4], colourWash \(c.colourWash) in [0, 1)")
         precondition(size == 16 || size == 32, "ShapesCaptions.make: size=\(size) must be 16 or 32")
         var rng = RNG(seed: seed, stream: 1)
         let params: [Params] = (0..<count).map { _ in
@@ -119,14 +152,26 @@ public enum ShapesCaptions {
         var x = Matrix<T>(rows: count, cols: d)
         x.storage.withUnsafeMutableBufferPointer { out in
             Parallel.forEach(count) { i in
-                let img = render(params[i], size: size)
+                let img = render(params[i], size: size, eyeRadius: c.eyeRadius, colourWash: c.colourWash)
                 for k in 0..<d { out[i * d + k] = T(img[k]) }
             }
         }
         let labels = attributeNames.indices.map { a in params.map { $0.values[a] } }
         let images = LabeledData(x: x, labels: labels, featureNames: attributeNames, sampleShape: [3, size, size])
-        return ImageTextData(images: images, tokens: params.map { caption(values: $0.values) }, vocabulary: vocabulary,
-                             captionLength: captionLength)
+        var mentions = RNG(seed: seed, stream: 2)
+        let tokens = params.map { p in
+            caption(values: p.values).enumerated().map { a, id in mentions.bernoulli(c.mentionProbability[a]) ? id : 0 }
+        }
+        return ImageTextData(images: images, tokens: tokens, vocabulary: vocabulary, captionLength: captionLength)
+    }
+
+    /// The full statement of every pair, every attribute named (`caption(values:)` of its labels):
+    /// what the MMVP pairs and the "own caption" of each test image are scored with.
+    /// - Precondition: `data` has the attributes of `attributeNames`, in order.
+    public static func statements<T: MCLFloat>(_ data: ImageTextData<T>) -> [[Int]] {
+        precondition(data.images.featureNames == attributeNames,
+                     "ShapesCaptions.statements: attributes \(data.images.featureNames), expected \(attributeNames)")
+        return (0..<data.count).map { i in caption(values: data.images.labels.map { $0[i] }) }
     }
 
     /// Whether object point (u, v) is inside shape value `shape`.
@@ -140,7 +185,7 @@ public enum ShapesCaptions {
     }
 
     /// One image, C·H·W values in [0, 1].
-    static func render(_ p: Params, size: Int) -> [Double] {
+    static func render(_ p: Params, size: Int, eyeRadius: Double, colourWash: Double) -> [Double] {
         let s = Double(size), f = s / 16, r = 2.3 * f, sub = 4
         let shape = p.values[0], rgb = palette[p.values[1]], (fx, fy) = facing[p.values[2]]
         let cy0 = p.values[3] == 0 ? s / 4 : 3 * s / 4
@@ -153,12 +198,13 @@ public enum ShapesCaptions {
                 for sy in 0..<sub {
                     for sx in 0..<sub {
                         let px = Double(x) + (Double(sx) + 0.5) / Double(sub), py = Double(y) + (Double(sy) + 0.5) / Double(sub)
-                        var colour = [p.background, p.background, p.background]
+                        var colour = rgb.map { p.background + colourWash * p.brightness * $0 }
                         for (cx, cy) in centres {
                             let u = (px - cx) / r, v = (py - cy) / r
                             guard inside(shape: shape, u, v) else { continue }
                             let eu = u - 0.5 * fx, ev = v - 0.5 * fy
-                            colour = eu * eu + ev * ev <= 0.35 * 0.35 ? [1, 1, 1] : rgb.map { p.brightness * $0 }
+                            let eye = eu * eu + ev * ev <= eyeRadius * eyeRadius
+                            if !eye { colour = rgb.map { p.brightness * $0 } }
                         }
                         for ch in 0..<3 { acc[ch] += colour[ch] }
                     }
