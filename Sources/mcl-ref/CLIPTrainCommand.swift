@@ -111,7 +111,8 @@ func runCLIPTrain(_ args: ParsedArguments) throws -> Int32 {
         })
     let builtIn = args.string("data") == nil
     let eval = train.images.featureNames.isEmpty ? nil : try CLIPEvaluation.evaluate(
-        stages: stages.map { $0.model }, train: train, test: test, prompts: builtIn ? shapesCaptionsPrompts() : nil,
+        stages: stages.map { $0.model }, train: train, test: test, statements: builtIn ? ShapesCaptions.statements(test) : nil,
+        prompts: builtIn ? shapesCaptionsPrompts() : nil,
         threshold: threshold, maxPerAttribute: maxPairs, seed: c.seed)
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - began) * 1e-9
     let report = JSONValue.object((eval?.json ?? [("mmvp", .null)]) + [

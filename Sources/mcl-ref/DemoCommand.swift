@@ -13,8 +13,8 @@ let demoCommand = CommandSpec(
     Every MCL option of `train` applies. --images runs the image demo instead (CNN encoder on
     cifar-mnist-like and trifeature; image-demo defaults for settings not given). --clip runs the
     multimodal demo: CLIP pretraining and MCL stages on shapes-captions, MMVP-style pair accuracy per
-    attribute (paper Table 3 layout), zero-shot and probe accuracy (CLIPDemo.swift; about 10 minutes
-    per seed on 2 cores with the defaults).
+    attribute (paper Table 3 layout), zero-shot and probe accuracy (CLIPDemo.swift; about a minute
+    per seed on 2 cores with the defaults, release build).
     """,
     options: [
         .value("seeds", "LIST", "seeds to run, comma-separated", default: demoDefaultSeeds.map(String.init).joined(separator: ",")),

@@ -32,10 +32,13 @@ public struct CLIPEvaluation: Sendable {
 
     /// Evaluates the stages' models (stage 0 first) on `test`, probes trained on `train`.
     /// - Parameters:
+    ///   - statements: the caption each test image is scored against in the MMVP test (the full
+    ///     statement naming every attribute; built-in data: `ShapesCaptions.statements(test)`, as its
+    ///     training captions may omit an attribute), default `test.tokens`.
     ///   - prompts: prompts[a][k] the caption naming value k of attribute a, or nil.
     ///   - threshold, maxPerAttribute, seed: `MMVP.pairs`.
     public static func evaluate<T: MCLFloat>(stages: [CLIPModel<T>], control: CLIPModel<T>? = nil,
-                                             train: ImageTextData<T>, test: ImageTextData<T>,
+                                             train: ImageTextData<T>, test: ImageTextData<T>, statements: [[Int]]? = nil,
                                              prompts: [[[Int]]]?, threshold: Double, maxPerAttribute: Int,
                                              seed: UInt64) throws -> CLIPEvaluation {
         precondition(!stages.isEmpty, "CLIPEvaluation: no stages")
@@ -45,7 +48,7 @@ public struct CLIPEvaluation: Sendable {
         let testEmb = models.map { $0.imageEmbeddings(test.images.x) }
         let trainEmb = models.map { $0.imageEmbeddings(train.images.x) }
         let n = stages.count
-        let text = stages[0].textEmbeddings(test.tokens)   // locked after stage 0: every stage's
+        let text = stages[0].textEmbeddings(statements ?? test.tokens)   // locked after stage 0: every stage's
         let pairs = MMVP.pairs(imageEmbeddings: testEmb[0], labels: test.images.labels, threshold: threshold,
                                maxPerAttribute: maxPerAttribute, seed: seed)
         var pairCounts = [Int](repeating: 0, count: f)
@@ -85,7 +88,7 @@ public struct CLIPEvaluation: Sendable {
     /// `{"mmvp": {"stage0": {"overall": …, "<attr>": …}, …, "integrated": {…}}, "mmvp_pairs": {…},
     /// "zero_shot": {column: {attr: …}}, "probe": {column: {attr: …}}}`; accuracies in percent.
     public var json: [(String, JSONValue)] {
-        func num(_ v: Double?) -> JSONValue { v.map { .number(($0 * 100).rounded() / 100) } ?? .null }
+        func num(_ v: Double?) -> JSONValue { v.flatMap { $0.isFinite ? .number(($0 * 100).rounded() / 100) : nil } ?? .null }
         func table(_ rows: [[Double]]) -> JSONValue {
             .object(zip(columns, rows).map { c, r in (c, .object(zip(attributes, r).map { ($0, num($1)) })) })
         }
@@ -104,7 +107,7 @@ public struct CLIPEvaluation: Sendable {
     /// The Table-3 layout as text: rows = attributes + overall, columns = stages + integrated.
     public func table(title: String, values: [[Double?]], overall: [Double]?, counts: [Int]? = nil) -> String {
         let width = max(10, (attributes.map(\.count).max() ?? 0) + 2)
-        func cell(_ v: Double?) -> String { v.map { String(format: "%11.1f", $0) } ?? String(repeating: " ", count: 10) + "–" }
+        func cell(_ v: Double?) -> String { v.flatMap { $0.isFinite ? $0 : nil }.map { String(format: "%11.1f", $0) } ?? String(repeating: " ", count: 10) + "–" }
         var lines = [title]
         lines.append("attribute".padding(toLength: width, withPad: " ", startingAt: 0)
             + columns.map { $0.count >= 11 ? " " + $0 : String(repeating: " ", count: 11 - $0.count) + $0 }.joined()
