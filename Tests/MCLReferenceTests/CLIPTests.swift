@@ -198,4 +198,35 @@ final class CLIPTests: XCTestCase {
         assertClose(integrated, sum, Tolerance(atol: 1e-12, rtol: 1e-12), "integrated = Σ cos")
         XCTAssertLessThanOrEqual(integrated.storage.map(abs).max()!, 2 + 1e-12)
     }
+
+    /// Both samplers: under `cluster-batch` each batch is one pseudo-label group, so the CLIP loss sees
+    /// no labels (its plain loss is Eq. 3); `mask` passes them. A stage whose groups are all smaller
+    /// than a batch is refused with a message naming the settings.
+    func testClusterBatchSampler() throws {
+        let (trainer, m) = tinyModel(seed: 17)
+        let objective = Objective<Double>.clip(m.clip)
+        XCTAssertNil(objective.lossLabels(batchLabels: [0, 0, 0, 0], sampler: .clusterBatch))
+        XCTAssertEqual(objective.lossLabels(batchLabels: [0, 1, 0, 1], sampler: .mask), [0, 1, 0, 1])
+        var rng = RNG(seed: 18)
+        let x: Matrix<Double> = rng.normalMatrix(32, 5)
+        let caps = (0..<32).map { i in [1 + i % 6, 1 + (i / 6) % 6, 0, 0] }
+        var c = trainer.configuration
+        c.sampler = .clusterBatch
+        var clusterTrainer = trainer
+        clusterTrainer.configuration = c
+        let stages = try clusterTrainer.run(images: x, captions: caps, sampleShape: [5], vocabularySize: 7)
+        XCTAssertEqual(stages.count, 2)
+        XCTAssertNotEqual(stages[1].model.image.parameterTensors.last, stages[0].model.image.parameterTensors.last)
+        c.batchSize = 30   // two clusters of 32 samples: no group can hold 30 unless K-means is very lopsided
+        clusterTrainer.configuration = c
+        do {
+            let s = try clusterTrainer.run(images: x, captions: caps, sampleShape: [5], vocabularySize: 7)
+            // no error: then some stage-0 cluster must hold a whole batch
+            let sizes = Dictionary(grouping: s[0].clustering.labels, by: { $0 }).values.map(\.count)
+            XCTAssertGreaterThanOrEqual(sizes.max() ?? 0, 30, "ran although no group holds a batch of 30")
+        } catch let e as TrainingError {
+            XCTAssert(e.message.contains("cluster-batch cannot form a batch"), e.message)
+            XCTAssertEqual(e.settings, [.batchSize, .clusters, .sampler])
+        }
+    }
 }
