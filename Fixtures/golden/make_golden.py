@@ -463,6 +463,60 @@ def barlow_step(inp, p, names):
     return two_view_outputs(params, names, grads, z_a, z_b, loss, lr)
 
 
+TEXT_MLP = [("text.mlp", ["linear", "relu", "linear"])]
+
+
+def masked_ce(logits, allowed):
+    """Mean over rows of −log softmax(logits over admissible columns)[i, i], and dL/dlogits."""
+    n = logits.shape[0]
+    masked = np.where(allowed, logits, -np.inf)
+    mx = masked.max(axis=1, keepdims=True)
+    lse = mx[:, 0] + np.log(np.exp(masked - mx).sum(axis=1))
+    loss = (lse - np.diag(logits)).mean()
+    d = np.exp(masked - lse[:, None])
+    d[np.arange(n), np.arange(n)] -= 1.0
+    return loss, d / n
+
+
+def clip_step(inp, p, names):
+    """One CLIP step from the formulas: both towers, masked symmetric CE at scale exp(θ), SGD, clamp."""
+    params = {n: inp("param." + n) for n in names}
+    x, captions, labels, lr = inp("images"), inp("captions"), inp("pseudo_labels"), p["lr"]
+    z, img_caches = model_forward(params, x)
+    emb = params["text.embedding.weight"]
+    real = captions != 0
+    counts = np.maximum(real.sum(axis=1), 1)
+    onehot = np.zeros((captions.shape[0], emb.shape[0]))          # B×V: how often caption b holds token v
+    for b in range(captions.shape[0]):
+        for t in captions[b][real[b]]:
+            onehot[b, t] += 1.0
+    pool = onehot / counts[:, None]                                # u = pool @ emb
+    y, text_caches = nets_forward(params, TEXT_MLP, pool @ emb)
+    a, na = l2n_forward(z)
+    t, nt = l2n_forward(y)
+    s = np.exp(params["logit_scale"])
+    logits = s * a @ t.T
+    allowed = labels[:, None] == labels[None, :]
+    allowed[np.diag_indices(len(labels))] = True
+    l_i2t, d_i2t = masked_ce(logits, allowed)
+    l_t2i, d_t2i = masked_ce(logits.T, allowed.T)
+    loss = 0.5 * (l_i2t + l_t2i)
+    dlogits = 0.5 * (d_i2t + d_t2i.T)
+    grads = {"logit_scale": np.array((dlogits * logits).sum())}
+    da = s * dlogits @ t
+    dt = s * dlogits.T @ a
+    grads.update(nets_backward(params, img_caches, l2n_backward(da, a, na))[0])
+    g_text, du = nets_backward(params, text_caches, l2n_backward(dt, t, nt))
+    grads.update(g_text)
+    grads["text.embedding.weight"] = pool.T @ du
+    out = {"image_embedding": z, "text_embedding": y, "loss": np.array(loss)}
+    out.update({"grad." + n: grads[n] for n in names})
+    after = {n: params[n] - lr * grads[n] for n in names}
+    after["logit_scale"] = np.clip(after["logit_scale"], 0.0, p["max_log_scale"])
+    out.update({"param_after." + n: after[n] for n in names})
+    return out
+
+
 # ---- driver ---------------------------------------------------------------------------------
 
 COMPONENTS = {"gemm": gemm, "Linear": linear, "ReLU": relu, "BatchNorm1d": batchnorm,
@@ -493,6 +547,9 @@ def process(case_dir):
         names = [e["name"][len("param."):] for e in manifest["inputs"] if e["name"].startswith("param.")]
         vm_names = [e["name"][len("viewmaker_param."):] for e in manifest["inputs"] if e["name"].startswith("viewmaker_param.")]
         out = fd_step(inp, p, names, vm_names)
+    elif comp == "CLIP":
+        names = [e["name"][len("param."):] for e in manifest["inputs"] if e["name"].startswith("param.")]
+        out = clip_step(inp, p, names)
     elif comp in ("BYOL", "BarlowTwins"):
         names = [e["name"][len("param."):] for e in manifest["inputs"] if e["name"].startswith("param.")]
         out = (byol_step if comp == "BYOL" else barlow_step)(inp, p, names)

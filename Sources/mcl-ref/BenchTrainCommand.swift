@@ -41,7 +41,7 @@ func runBenchTrain(_ args: ParsedArguments) throws -> Int32 {
     c.batchSize = try args.int("batch-size", default: 256, min: 2)!
     c.imageAugmentation = ImageAugmentationPreset(rawValue: dataset)!
     c.seed = try args.uint64("seed", default: 0)
-    c.method = ContrastiveMethod(rawValue: try args.choice("method", ContrastiveMethod.allCases.map(\.rawValue), default: "simclr"))!
+    c.method = ContrastiveMethod(rawValue: try args.choice("method", ContrastiveMethod.unimodal.map(\.rawValue), default: "simclr"))!
     c.temperature = c.method.defaultTemperature
     let steps = try args.int("steps", default: 10, min: 1)!
     let warmup = try args.int("warmup", default: 2, min: 0)!

@@ -5,7 +5,7 @@ import MCLReference
 let mclOptions: [OptionSpec] = [
     .value("stages", "N", "number of stages N (stage 0 is plain SimCLR); byol and barlow: 1 only, their default", default: "3"),
     .value("clusters", "K", "K-means clusters per stage", default: "5"),
-    .value("method", "NAME", "contrastive method of every stage: simclr | moco (MoCo-v2: momentum key encoder + queue) | byol (predictor + EMA target) | barlow (Barlow Twins)", default: "simclr"),
+    .value("method", "NAME", "contrastive method of every stage: simclr | moco (MoCo-v2: momentum key encoder + queue) | byol (predictor + EMA target) | barlow (Barlow Twins) | clip (image–caption pairs, --dataset shapes-captions; see --trainable-layers)", default: "simclr"),
     .value("temperature", "T", "InfoNCE temperature τ, at least 0.01 (default 0.5 for simclr, 0.2 for moco)", default: "0.5"),
     .value("momentum", "M", "moco: key-encoder momentum m, default 0.99 (MoCo-v2 uses 0.999 on ImageNet)"),
     .value("queue-size", "L", "moco: queue length, default 4096, capped at the number of training samples"),
@@ -54,7 +54,7 @@ let minimumTemperature = 0.01
 func mclConfiguration(_ args: ParsedArguments) throws -> MCLConfiguration {
     var c = MCLConfiguration()
     c.clusters = try args.int("clusters", default: c.clusters, min: 2)!
-    c.method = ContrastiveMethod(rawValue: try args.choice("method", ContrastiveMethod.allCases.map(\.rawValue),
+    c.method = ContrastiveMethod(rawValue: try args.choice("method", ContrastiveMethod.unimodal.map(\.rawValue),
                                                            default: c.method.rawValue))!
     c.stages = try args.int("stages", default: c.method.hasNegatives ? c.stages : 1, min: 1, max: 16)!
     if !c.method.hasNegatives && c.stages > 1 {
@@ -219,11 +219,12 @@ let trainCommand = CommandSpec(
     options: dataOptions + [
         .value("out", "DIR", "write representations, clusters, pseudo labels, weights and report.json; a checkpoint after every stage"),
         .value("resume", "DIR", "continue the run in DIR (a 'train --out DIR' that was stopped) from its last complete stage"),
-    ] + imageOptions + mclOptions,
+    ] + imageOptions + mclOptions + clipOptions + clipTrainOptions,
     run: runTrain
 )
 
 func runTrain(_ given: ParsedArguments) throws -> Int32 {
+    if given.string("method") == ContrastiveMethod.clip.rawValue { return try runCLIPTrain(given) }
     let resume = try prepareResume(given)
     let args = resume?.arguments ?? given
     var c = try mclConfiguration(args)

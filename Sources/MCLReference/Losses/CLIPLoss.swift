@@ -7,7 +7,14 @@
 ///     loss = ½·(mean_i CE(S_i,:, i) + mean_i CE(Sᵀ_i,:, i))
 ///
 /// Positive pairs lie on the diagonal. With labels (paper Eq. 3 in the multimodal setting), pair j is
-/// a negative for anchor i only if labels[j] = labels[i], in both directions.
+/// a negative for anchor i only if labels[j] = labels[i], in both directions (image i against the
+/// texts of its own group; text i against the images of its own group).
+///
+/// **Logit scale.** CLIP learns s = 1/τ as s = exp(θ). The gradient w.r.t. θ comes with every call
+/// (`dLogScale`): the logits s·aᵢ·tⱼ are bilinear in (a, t), so Σᵢⱼ ∂L/∂logitᵢⱼ·logitᵢⱼ = Σ a ⊙ ∂L/∂a
+/// (∂L/∂a w.r.t. the *normalised* image embedding), and ∂L/∂θ = s·∂L/∂s = Σᵢⱼ ∂L/∂logitᵢⱼ·logitᵢⱼ.
+/// The clamp s ≤ 100 is not in this function: as CLIP/OpenCLIP, θ is clamped to [0, ln 100] *after*
+/// each optimiser update (a projection, Training/CLIP.swift), so the gradient here is the unclamped one.
 public struct CLIPLoss<T: MCLFloat>: Equatable, Sendable {
     public var temperature: T
 
@@ -26,11 +33,14 @@ public struct CLIPLoss<T: MCLFloat>: Equatable, Sendable {
         public var admissibleNegatives: [Int]
         public var dImage: Matrix<T>
         public var dText: Matrix<T>
+        /// ∂L/∂θ for s = 1/τ = exp(θ) (see the type's doc comment).
+        public var dLogScale: T
         @inlinable public init(loss: T, perAnchorLossImageToText: [T], perAnchorLossTextToImage: [T],
-                               admissibleNegatives: [Int], dImage: Matrix<T>, dText: Matrix<T>) {
+                               admissibleNegatives: [Int], dImage: Matrix<T>, dText: Matrix<T>, dLogScale: T = 0) {
             self.loss = loss; self.perAnchorLossImageToText = perAnchorLossImageToText
             self.perAnchorLossTextToImage = perAnchorLossTextToImage
             self.admissibleNegatives = admissibleNegatives; self.dImage = dImage; self.dText = dText
+            self.dLogScale = dLogScale
         }
     }
 
@@ -48,9 +58,12 @@ public struct CLIPLoss<T: MCLFloat>: Equatable, Sendable {
         let t2i = InfoNCE.loss(anchors: t, keys: a, positives: diag, mask: mask, temperature: temperature)
         var da = add(i2t.dAnchors, t2i.dKeys); scale(&da, by: 0.5)
         var dt = add(i2t.dKeys, t2i.dAnchors); scale(&dt, by: 0.5)
+        var dTheta = 0.0   // Σ a ⊙ ∂L/∂a, in Double, row-major order
+        for k in 0..<a.count { dTheta += Double(a.storage[k]) * Double(da.storage[k]) }
         return Output(loss: T((Double(i2t.loss) + Double(t2i.loss)) / 2),
                       perAnchorLossImageToText: i2t.perAnchorLoss, perAnchorLossTextToImage: t2i.perAnchorLoss,
                       admissibleNegatives: i2t.admissibleNegatives,
-                      dImage: normalize.backward(da, ca).dInput, dText: normalize.backward(dt, ct).dInput)
+                      dImage: normalize.backward(da, ca).dInput, dText: normalize.backward(dt, ct).dInput,
+                      dLogScale: T(dTheta))
     }
 }

@@ -75,6 +75,9 @@ extension FixtureCase {
             FixtureCase("barlow_step", "BarlowTwins", "one Barlow Twins step: a pass per view, cross-correlation loss, gradients, SGD update") {
                 $0.pick(FixtureCases.barlowStep(Float.self), FixtureCases.barlowStep(Double.self))
             },
+            FixtureCase("clip_step", "CLIP", "one CLIP step: image tower and text tower (mean-pooled embedding + MLP), masked CLIP loss in both directions with the learnable logit scale, gradients of both towers and θ, SGD update") {
+                $0.pick(FixtureCases.clipStep(Float.self), FixtureCases.clipStep(Double.self))
+            },
         ]
         cases += FixtureCases.analysisCases
         cases += FixtureCases.baselineCases

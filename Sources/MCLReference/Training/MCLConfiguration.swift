@@ -19,6 +19,9 @@ public struct MCLConfiguration: Sendable {
     public var byolBaseDecay = 0.99
     /// Barlow Twins: λ of the off-diagonal term (paper 5·10⁻³).
     public var barlowLambda = 5e-3
+    /// CLIP stages ≥ 1: only the last N parameterised layers of the image tower train (nil: all;
+    /// CLIPTraining.swift defines "layer").
+    public var trainableLayers: Int? = nil
     /// SparseHead: λ of λ·‖W‖₂,₁ on the head's last Linear weight (SparseHead.swift), nil: off.
     public var sparseHeadLambda: Double? = nil
     /// K, clusters per stage for K-means (paper: 5 for SimCLR experiments).
@@ -109,6 +112,7 @@ public struct MCLConfiguration: Sendable {
         case .moco: own = [("moco_momentum", .number(mocoMomentum)), ("queue_length", .number(Double(queueLength)))]
         case .byol: own = [("byol_base_decay", .number(byolBaseDecay))]
         case .barlow: own = [("barlow_lambda", .number(barlowLambda))]
+        case .clip: own = [("trainable_layers", trainableLayers.map { .number(Double($0)) } ?? .null)]
         }
         return [("method", .string(method.rawValue))] + own + (sparseHeadLambda.map { [("sparse_head_lambda", .number($0))] } ?? [])
     }

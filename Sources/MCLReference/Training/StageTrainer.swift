@@ -84,6 +84,8 @@ public struct StageTrainer<T: MCLFloat> {
             return .byol(BYOL(online: model, predictor: predictor, baseDecay: c.byolBaseDecay, totalSteps: max(totalSteps, 1)))
         case .barlow:
             return .barlow(BarlowTwinsLoss(lambda: T(c.barlowLambda)))
+        case .clip:
+            preconditionFailure("StageTrainer: CLIP trains on image–caption pairs (CLIPTrainer), not through the unimodal trainer")
         }
     }
 
@@ -120,6 +122,9 @@ public struct StageTrainer<T: MCLFloat> {
         let shape = sampleShape ?? [x.cols]
         try c.validateInput(sampleShape: shape)
         try c.validateBaselines()
+        if c.method == .clip {
+            throw TrainingError(message: "\(name): CLIP trains on image–caption pairs (CLIPTrainer), not on unpaired samples")
+        }
         if pseudoLabels != nil && !c.method.hasNegatives {
             throw TrainingError(message: "\(name): \(c.method.rawValue) has no negatives, so MCL's feature-aware negatives "
                 + "(Eq. 3) cannot apply; train it with one stage", settings: [.stages])

@@ -75,6 +75,7 @@ extension Objective {
             case .simclr(let l): return l.temperature
             case .moco(let m): return m.loss.temperature
             case .byol, .barlow: return .nan  // no temperature (a schedule is refused for them)
+            case .clip(let c): return 1 / c.logitScale
             }
         }
         set {
@@ -87,7 +88,7 @@ extension Objective {
                 self = .simclr(NTXent())  // release the payload so the queue is not copied
                 m.loss.temperature = newValue
                 self = .moco(m)
-            case .byol, .barlow:
+            case .byol, .barlow, .clip:
                 preconditionFailure("Objective: \(method.rawValue) has no temperature to schedule")
             }
         }

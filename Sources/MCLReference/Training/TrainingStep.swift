@@ -22,6 +22,11 @@
 /// optimiser takes a step on −dL/dθ (it maximises the loss the encoder minimises). Both players use
 /// the gradients of the same forward (a simultaneous step; the official code alternates, docs/ALGORITHM.md).
 ///
+/// CLIP (CLIP.swift) is the one multimodal objective: its `views` are ONE view of B images (B×D, not
+/// 2B×D) and the step takes their B `captions`; step 2 runs the text tower and the CLIP loss, step 3
+/// adds the text tower's gradients (unless locked) and θ's. `frozenModelPositions` (CLIP's
+/// `--trainable-layers`) keeps the first positions of the model out of the update.
+///
 /// Nothing here throws or names a parameter: a non-finite loss, gradient or parameter comes back as
 /// `Status` (the step stops before the update on the first two), and the caller words the error.
 ///
@@ -36,6 +41,9 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
     /// FD: the viewmaker that perturbs both views before the forward and is updated *against* the
     /// loss with its own optimiser (ViewmakerNetwork.swift), or nil. SimCLR only.
     public var viewmaker: ViewmakerTraining<T>?
+    /// The first `frozenModelPositions` parameter positions of the model get no update (their gradients
+    /// come back as zero): CLIP's `--trainable-layers N` (CLIPTraining.swift). 0: everything trains.
+    public var frozenModelPositions = 0
 
     public init(model: ContrastiveModel<T>, objective: Objective<T>, optimizer: Optimizer<T>, sparseHead: L21Penalty<T>? = nil) {
         self.model = model; self.objective = objective; self.optimizer = optimizer; self.sparseHead = sparseHead
@@ -94,11 +102,12 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public mutating func callAsFunction(views: Matrix<T>, labels: [Int]?, learningRate: Double,
-                                        profiler: StepProfiler? = nil) -> Result {
-        let g = lossAndGradients(views: views, labels: labels, profiler: profiler)
+                                        profiler: StepProfiler? = nil, captions: [[Int]]? = nil) -> Result {
+        let g = lossAndGradients(views: views, labels: labels, profiler: profiler, captions: captions)
         guard g.status == .ok else { return Result(status: g.status, loss: g.loss, embeddings: g.embeddings, gradients: g.gradients) }
         let status = update(gradients: g.gradients, learningRate: learningRate, keys: g.keys, labels: labels,
-                            batchSize: views.rows / 2, viewmakerGradients: g.viewmakerGradients, profiler: profiler)
+                            batchSize: captions?.count ?? views.rows / 2, viewmakerGradients: g.viewmakerGradients,
+                            profiler: profiler)
         return Result(status: status, loss: g.loss, embeddings: g.embeddings, gradients: g.gradients,
                       viewmakerGradients: g.viewmakerGradients)
     }
@@ -107,10 +116,11 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
     /// loss (MoCo: momentum update of the key model and the keys; BYOL, Barlow Twins: one pass per
     /// view), backward, the objective's own gradients and the SparseHead sub-gradient. No parameter
     /// changes.
-    /// - Shape: views 2B×D, labels B.
+    /// - Shape: views 2B×D, labels B (CLIP: views B×D images, captions B×L).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public mutating func lossAndGradients(views augmentedViews: Matrix<T>, labels: [Int]?, profiler: StepProfiler? = nil) -> Gradients {
+    public mutating func lossAndGradients(views augmentedViews: Matrix<T>, labels: [Int]?, profiler: StepProfiler? = nil,
+                                          captions: [[Int]]? = nil) -> Gradients {
         let views: Matrix<T>
         var viewmakerCache: ViewmakerNetwork<T>.Cache? = nil
         if var vm = viewmaker {
@@ -121,8 +131,15 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
         } else {
             views = augmentedViews
         }
-        precondition(views.rows >= 2 && views.rows % 2 == 0, "TrainingStep: views are \(views.shapeDescription), expected 2B×D")
-        let b = views.rows / 2
+        let b: Int
+        if case .clip = objective {
+            precondition(captions?.count == views.rows && views.rows >= 2,
+                         "TrainingStep: CLIP takes B×D images and their B captions, got \(views.shapeDescription) and \(captions?.count ?? 0) captions")
+            b = views.rows
+        } else {
+            precondition(views.rows >= 2 && views.rows % 2 == 0, "TrainingStep: views are \(views.shapeDescription), expected 2B×D")
+            b = views.rows / 2
+        }
         precondition(labels.map { $0.count == b } ?? true, "TrainingStep: \(labels!.count) labels for B = \(b)")
         var z: Matrix<T>
         var dz: Matrix<T>
@@ -143,6 +160,9 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
             objective = .byol(byol)
             (loss, z, passes, objectiveGradients) = (out.loss, out.embeddings, out.passes, out.predictorGradients)
             (dz, cache) = out.passes[0]
+        case .clip(let clip):
+            let out = clip.stepLoss(model: &model, images: views, captions: captions!, labels: labels, profiler: profiler)
+            (loss, z, dz, cache, objectiveGradients) = (out.loss, out.imageEmbeddings, out.dImage, out.cache, out.objectiveGradients)
         case .barlow(let barlow):
             let out = barlow.stepLoss(model: &model, views: views, profiler: profiler)
             (loss, z, passes) = (out.loss, out.embeddings, out.passes)
@@ -178,6 +198,7 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
         if let sparseHead {
             loss += SparseHead.apply(sparseHead, model: model, gradients: &grads)
         }
+        for k in 0..<min(frozenModelPositions, grads.count) { grads[k] = [T](repeating: 0, count: grads[k].count) }
         if let bad = grads.firstIndex(where: { !$0.allSatisfy { $0.isFinite } }) {
             return Gradients(status: .nonFiniteGradient(position: bad), loss: loss, embeddings: z, gradients: grads, keys: keys)
         }
@@ -193,7 +214,13 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
     public mutating func update(gradients grads: [[T]], learningRate: Double, keys: Matrix<T>? = nil, labels: [Int]? = nil,
                                 batchSize b: Int, viewmakerGradients: [[T]] = [], profiler: StepProfiler? = nil) -> Status {
         optimizer.lr = learningRate
-        if let profiler {
+        if frozenModelPositions > 0 {
+            var opt = optimizer
+            let frozen = frozenModelPositions
+            optimizer = .sgd(SGD(lr: 0))  // release: updated without a copy
+            model.updateParameters { k, p in if k >= frozen { opt.update(&p, gradient: grads[k], position: k) } }
+            optimizer = opt
+        } else if let profiler {
             profiler.measure("optimizer") { optimizer.step(&model, gradients: grads) }
         } else {
             optimizer.step(&model, gradients: grads)
