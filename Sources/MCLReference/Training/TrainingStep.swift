@@ -144,7 +144,7 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
         guard loss.isFinite, allPasses.allSatisfy({ $0.dz.isFinite }) else {
             return Gradients(status: .nonFiniteLoss, loss: loss, embeddings: z, gradients: [], keys: keys)
         }
-        var grads = allPasses.map { ContrastiveModel<T>.gradientTensors(model.backward($0.dz, $0.cache, profiler: profiler).gradients) }
+        var grads = allPasses.map { ContrastiveModel<T>.gradientTensors(model.backward($0.dz, $0.cache, inputGradient: false, profiler: profiler).gradients) }
             .reduce(nil as [[T]]?) { sum, g in sum.map { addGradients($0, g) } ?? g }! + objectiveGradients
         if let sparseHead {
             loss += SparseHead.apply(sparseHead, model: model, gradients: &grads)
