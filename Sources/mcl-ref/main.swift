@@ -59,4 +59,5 @@ func runMain(_ argv: [String]) -> Int32 {
     }
 }
 
+keepFreedMemoryForReuse()
 exit(runMain(Array(CommandLine.arguments.dropFirst())))

@@ -12,7 +12,7 @@
 ///
 /// The column matrix is built per sample group and not kept: backward rebuilds it from the cached input
 /// (memory B·C·H·W instead of B·K·L). Products use the fast GEMM, whose results do not depend on the
-/// thread count; samples run in parallel in fixed groups of `samplesPerGroup` whose columns are
+/// thread count; samples run in parallel in fixed groups of `samplesPerGroup(outPlane:)` whose columns are
 /// multiplied together (one product per group instead of per sample), and dW and db are summed in a
 /// fixed order (within a group by the GEMM, then over groups in group order), whatever the thread count.
 public struct Conv2d<T: MCLFloat>: Equatable, Sendable {
@@ -68,11 +68,13 @@ public struct Conv2d<T: MCLFloat>: Equatable, Sendable {
         @inlinable public init(weight: Matrix<T>, bias: [T]) { self.weight = weight; self.bias = bias }
     }
 
-    /// Samples per work item of the parallel forward and backward. Fixed (not derived from the
-    /// thread count), so the order in which dW and db are summed never depends on it.
-    @inlinable public static var samplesPerGroup: Int { 8 }
+    /// Samples per work item of the parallel forward and backward: enough that a group's products
+    /// are about 1024 columns wide (n·L), 8 to 32 samples — 8 for 16×16 outputs, 16 for 8×8, 32 for
+    /// 4×4. A function of the output plane L alone (never of the thread count), so the order in
+    /// which dW and db are summed never depends on it.
+    @inlinable public static func samplesPerGroup(outPlane l: Int) -> Int { max(8, min(32, 1024 / max(1, l))) }
 
-    /// y = conv(x, W) + b. Groups of `samplesPerGroup` samples run in parallel; within a group the
+    /// y = conv(x, W) + b. Groups of `samplesPerGroup(outPlane:)` samples run in parallel; within a group the
     /// columns of its n samples sit side by side (K×(n·L)) so one product Y = W·Col (O×(n·L))
     /// serves them all. Each output element is the same bias + Σ_k as with one product per sample
     /// (the GEMM's sum over K for an element does not depend on N).
@@ -81,12 +83,12 @@ public struct Conv2d<T: MCLFloat>: Equatable, Sendable {
         let g = geometry, o = outChannels, k = g.patchSize, l = g.outPlane
         precondition(x.cols == g.input.count,
                      "Conv2d.forward: x is \(x.shapeDescription), expected B×\(g.input.count) (C·H·W for \(g.input))")
-        var y = Matrix<T>(rows: x.rows, cols: o * l)
-        let groupSize = Self.samplesPerGroup, groups = (x.rows + groupSize - 1) / groupSize
-        x.storage.withUnsafeBufferPointer { px in
-            weight.storage.withUnsafeBufferPointer { pw in
-                bias.withUnsafeBufferPointer { pbias in
-                    y.storage.withUnsafeMutableBufferPointer { py in
+        let groupSize = Self.samplesPerGroup(outPlane: l), groups = (x.rows + groupSize - 1) / groupSize
+        // Every element of y is written below, so its storage starts uninitialised (no memset).
+        let storage = [T](unsafeUninitializedCapacity: x.rows * o * l) { py, count in
+            x.storage.withUnsafeBufferPointer { px in
+                weight.storage.withUnsafeBufferPointer { pw in
+                    bias.withUnsafeBufferPointer { pbias in
                         Parallel.forEach(groups) { group in
                             let first = group * groupSize, n = min(x.rows, first + groupSize) - first, wide = n * l
                             withUnsafeTemporaryAllocation(of: T.self, capacity: (k + o) * wide) { scratch in
@@ -103,31 +105,35 @@ public struct Conv2d<T: MCLFloat>: Equatable, Sendable {
                                 // Y[oc, j·L + t] → y[first + j][oc·L + t].
                                 for j in 0..<n {
                                     let out = py.baseAddress! + (first + j) * o * l
-                                    for oc in 0..<o { (out + oc * l).update(from: yg + oc * wide + j * l, count: l) }
+                                    for oc in 0..<o { (out + oc * l).initialize(from: yg + oc * wide + j * l, count: l) }
                                 }
                             }
                         }
                     }
                 }
             }
+            count = x.rows * o * l
         }
-        return (y, Cache(input: x))
+        return (Matrix(rows: x.rows, cols: o * l, storage: storage), Cache(input: x))
     }
 
     /// dW = Σ_b dy_b·col_bᵀ, db = Σ_b row sums of dy_b, dx_b = col2im(Wᵀ·dy_b).
     ///
-    /// Parallel over groups of `samplesPerGroup` samples. A group of n samples lays out its
+    /// With `inputGradient: false` (the first layer of a model, whose input is data) dx is not
+    /// computed — neither the product Wᵀ·dY nor col2im — and comes back as a B×0 matrix.
+    /// Parallel over groups of `samplesPerGroup(outPlane:)` samples. A group of n samples lays out its
     /// gradients dY (O×(n·L)) and columns Col (K×(n·L)) side by side, so dW_group = dY·Colᵀ and
     /// dCol = Wᵀ·dY are one product each; db_group sums sample by sample. The groups' partial dW
     /// and db are then added in group order — a fixed order for any thread count.
     /// - Shape: dy B×(O·OH·OW) → dx B×(C·H·W), dW O×K, db O.
-    @inlinable public func backward(_ dOut: Matrix<T>, _ cache: Cache) -> (dInput: Matrix<T>, gradients: Gradients) {
+    @inlinable public func backward(_ dOut: Matrix<T>, _ cache: Cache, inputGradient: Bool = true)
+        -> (dInput: Matrix<T>, gradients: Gradients) {
         let g = geometry, o = outChannels, k = g.patchSize, l = g.outPlane
         let x = cache.input
         precondition(dOut.rows == x.rows && dOut.cols == o * l,
                      "Conv2d.backward: dy is \(dOut.shapeDescription), expected \(x.rows)×\(o * l)")
-        var dx = Matrix<T>(rows: x.rows, cols: x.cols)
-        let groupSize = Self.samplesPerGroup, groups = (x.rows + groupSize - 1) / groupSize
+        var dx = Matrix<T>(rows: x.rows, cols: inputGradient ? x.cols : 0)
+        let groupSize = Self.samplesPerGroup(outPlane: l), groups = (x.rows + groupSize - 1) / groupSize
         var partialW = [T](repeating: 0, count: groups * o * k)
         var partialB = [Double](repeating: 0, count: groups * o)
         x.storage.withUnsafeBufferPointer { px in
@@ -139,15 +145,16 @@ public struct Conv2d<T: MCLFloat>: Equatable, Sendable {
                                 Parallel.forEach(groups) { group in
                                     let first = group * groupSize, n = min(x.rows, first + groupSize) - first
                                     let wide = n * l
-                                    withUnsafeTemporaryAllocation(of: T.self, capacity: (2 * k + o) * wide) { scratch in
+                                    let dcolRows = inputGradient ? k : 0
+                                    withUnsafeTemporaryAllocation(of: T.self, capacity: (k + dcolRows + o) * wide) { scratch in
                                         let pc = UnsafeMutableBufferPointer(rebasing: scratch[0..<(k * wide)])
-                                        let pdc = UnsafeMutableBufferPointer(rebasing: scratch[(k * wide)..<(2 * k * wide)])
-                                        let dyg = scratch.baseAddress! + 2 * k * wide  // O×(n·L)
+                                        let pdc = UnsafeMutableBufferPointer(rebasing: scratch[(k * wide)..<((k + dcolRows) * wide)])
+                                        let dyg = scratch.baseAddress! + (k + dcolRows) * wide  // O×(n·L)
                                         for j in 0..<n {
                                             let dy = pdy.baseAddress! + (first + j) * o * l
                                             for oc in 0..<o {
                                                 var s = 0.0
-                                                for t in 0..<l { s += Double(dy[oc * l + t]) }
+                                                s += _laneSum(UnsafePointer(dy + oc * l), l)
                                                 pdb[group * o + oc] += s
                                                 (dyg + oc * wide + j * l).update(from: dy + oc * l, count: l)
                                             }
@@ -157,6 +164,7 @@ public struct Conv2d<T: MCLFloat>: Equatable, Sendable {
                                         gemm(transA: .none, transB: .transpose, m: o, n: k, k: wide, alpha: 1,
                                              a: UnsafePointer(dyg), lda: wide, b: UnsafePointer(pc.baseAddress!), ldb: wide,
                                              beta: 0, c: pdw.baseAddress! + group * o * k, ldc: k, threads: 1)
+                                        guard inputGradient else { return }
                                         // dCol = Wᵀ (K×O) · dY (O×nL)
                                         gemm(transA: .transpose, transB: .none, m: k, n: wide, k: o, alpha: 1,
                                              a: pw.baseAddress!, lda: k, b: UnsafePointer(dyg), ldb: wide,

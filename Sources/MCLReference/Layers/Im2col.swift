@@ -115,8 +115,50 @@ public struct WindowGeometry: Equatable, Sendable {
 /// col2im of one sample, the adjoint of `_im2col`: dx[c, y, x] += Σ dcol over every (i, j, oy, ox)
 /// that read it (entries that fell in the padding are dropped), in (c, i, j, oy, ox) order.
 /// `ld` and `column` select a K×L block of a wider matrix, as in `_im2col`.
+/// With stride 1 a window row adds a contiguous run onto a contiguous run, 8 at a time; the adds
+/// and their order per element are those of `_col2imAccumulateReference` (its plain twin), so the
+/// two agree bit for bit (ConvKernelTests).
 /// - Shape: dcol K×L (row stride `ld`, default L) → dx C·H·W (accumulated at `offset`).
 @inlinable func _col2imAccumulate<T: MCLFloat>(_ col: UnsafeBufferPointer<T>, _ g: WindowGeometry,
+                                               into dx: UnsafeMutableBufferPointer<T>, offset: Int,
+                                               ld: Int? = nil, column: Int = 0) {
+    guard g.stride == 1 else {
+        _col2imAccumulateReference(col, g, into: dx, offset: offset, ld: ld, column: column)
+        return
+    }
+    let h = g.input.height, w = g.input.width, l = ld ?? g.outPlane
+    let p = g.padding, outW = g.outW
+    let src = col.baseAddress!, dst = dx.baseAddress!
+    var row = 0
+    for c in 0..<g.input.channels {
+        let plane = offset &+ c &* h &* w
+        for i in 0..<g.kernelH {
+            for j in 0..<g.kernelW {
+                let (lo, hi) = _validOutputRange(kernelOffset: j, size: w, stride: 1, padding: p, outputs: outW)
+                let base = row &* l &+ column
+                for oy in 0..<g.outH {
+                    let y = oy &- p &+ i
+                    if y < 0 || y >= h { continue }
+                    let line = dst + (plane &+ y &* w &- p &+ j)
+                    let from = src + (base &+ oy &* outW)
+                    var ox = lo
+                    while ox &+ 8 <= hi {
+                        let sum = UnsafeRawPointer(line + ox).loadUnaligned(as: SIMD8<T>.self)
+                            + UnsafeRawPointer(from + ox).loadUnaligned(as: SIMD8<T>.self)
+                        UnsafeMutableRawPointer(line + ox).storeBytes(of: sum, as: SIMD8<T>.self)
+                        ox &+= 8
+                    }
+                    while ox < hi { line[ox] += from[ox]; ox &+= 1 }
+                }
+                row &+= 1
+            }
+        }
+    }
+}
+
+/// The plain twin of `_col2imAccumulate` (any stride, one element at a time).
+/// - Shape: dcol K×L (row stride `ld`, default L) → dx C·H·W (accumulated at `offset`).
+@inlinable func _col2imAccumulateReference<T: MCLFloat>(_ col: UnsafeBufferPointer<T>, _ g: WindowGeometry,
                                                into dx: UnsafeMutableBufferPointer<T>, offset: Int,
                                                ld: Int? = nil, column: Int = 0) {
     let h = g.input.height, w = g.input.width, l = ld ?? g.outPlane

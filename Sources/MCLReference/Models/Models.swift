@@ -117,14 +117,17 @@ public struct ContrastiveModel<T: MCLFloat>: Equatable, Sendable {
     @inlinable public func represent(_ x: Matrix<T>) -> Matrix<T> { encoder(x) }
 
     /// Backpropagates dL/dz (and optionally an extra dL/dh on the representation) to all parameters.
+    /// With `inputGradient: false` (only parameter gradients wanted) the encoder's first layer may
+    /// skip dInput (a Conv2d stem returns B×0).
     /// - Shape: dEmbedding B×E, dRepresentation B×R → dInput B×D.
     @inlinable public func backward(_ dEmbedding: Matrix<T>, _ cache: Cache, dRepresentation: Matrix<T>? = nil,
+                                    inputGradient: Bool = true,
                                     profiler: StepProfiler? = nil) -> (dInput: Matrix<T>, gradients: Gradients) {
         profiler?.scope = "head"
         var (dh, gh) = head.backward(dEmbedding, cache.head, profiler: profiler)
         if let extra = dRepresentation { axpy(1, extra, &dh) }
         profiler?.scope = "encoder"
-        let (dx, ge) = encoder.backward(dh, cache.encoder, profiler: profiler)
+        let (dx, ge) = encoder.backward(dh, cache.encoder, inputGradient: inputGradient, profiler: profiler)
         profiler?.scope = ""
         return (dx, Gradients(encoder: ge, head: gh))
     }

@@ -72,15 +72,18 @@ public enum Layer<T: MCLFloat>: Equatable, Sendable {
         }
     }
 
-    /// Backpropagates through the layer.
+    /// Backpropagates through the layer. With `inputGradient: false` a layer may skip dx (Conv2d
+    /// does, returning B×0); the others compute it anyway.
     /// - Shape: dy B×out → dx B×in.
-    @inlinable public func backward(_ dOut: Matrix<T>, _ cache: Cache) -> (dInput: Matrix<T>, gradients: Gradients) {
+    @inlinable public func backward(_ dOut: Matrix<T>, _ cache: Cache, inputGradient: Bool = true)
+        -> (dInput: Matrix<T>, gradients: Gradients) {
         switch (self, cache) {
         case (.linear(let l), .linear(let c)): let (dx, g) = l.backward(dOut, c); return (dx, .linear(g))
         case (.batchNorm1d(let l), .batchNorm1d(let c)): let (dx, g) = l.backward(dOut, c); return (dx, .batchNorm1d(g))
         case (.relu(let l), .relu(let c)): return (l.backward(dOut, c).dInput, .none)
         case (.l2Normalize(let l), .l2Normalize(let c)): return (l.backward(dOut, c).dInput, .none)
-        case (.conv2d(let l), .conv2d(let c)): let (dx, g) = l.backward(dOut, c); return (dx, .conv2d(g))
+        case (.conv2d(let l), .conv2d(let c)):
+            let (dx, g) = l.backward(dOut, c, inputGradient: inputGradient); return (dx, .conv2d(g))
         case (.batchNorm2d(let l), .batchNorm2d(let c)): let (dx, g) = l.backward(dOut, c); return (dx, .batchNorm2d(g))
         case (.maxPool2d(let l), .maxPool2d(let c)): return (l.backward(dOut, c).dInput, .none)
         case (.avgPool2d(let l), .avgPool2d(let c)): return (l.backward(dOut, c).dInput, .none)
@@ -201,18 +204,33 @@ public struct Sequential<T: MCLFloat>: Equatable, Sendable {
     }
 
     /// Runs every layer in order. In `.train`, BatchNorm layers update their running statistics.
+    /// A BatchNorm2d followed by a ReLU runs as one pass (`BatchNorm2d.forward(relu: true)`), which
+    /// gives the same bits as the two layers one after the other; each still gets its own cache.
     /// - Shape: x B×in → y B×out.
-    /// With a `profiler`, each layer's forward is timed under "<LayerKind> forward".
+    /// With a `profiler`, each layer's forward is timed under "<LayerKind> forward" (a fused pair
+    /// under "BatchNorm2d+ReLU forward").
     @inlinable public mutating func forward(_ x: Matrix<T>, mode: Mode,
                                             profiler: StepProfiler? = nil) -> (output: Matrix<T>, cache: Cache) {
         var h = x
         var caches = [Layer<T>.Cache]()
         caches.reserveCapacity(layers.count)
-        for i in layers.indices {
+        var i = 0
+        while i < layers.count {
+            if case .batchNorm2d(var bn) = layers[i], i + 1 < layers.count, case .relu = layers[i + 1] {
+                let (y, c) = profiler.map { p in p.measure("BatchNorm2d+ReLU forward") { bn.forward(h, mode: mode, relu: true) } }
+                    ?? bn.forward(h, mode: mode, relu: true)
+                layers[i] = .batchNorm2d(bn)
+                caches.append(.batchNorm2d(c))
+                caches.append(.relu(ReLU<T>.Cache(output: y)))
+                h = y
+                i += 2
+                continue
+            }
             let (y, c) = profiler.map { p in p.measure("\(layers[i].kindName) forward") { layers[i].forward(h, mode: mode) } }
                 ?? layers[i].forward(h, mode: mode)
             caches.append(c)
             h = y
+            i += 1
         }
         return (h, Cache(layers: caches))
     }
@@ -224,20 +242,37 @@ public struct Sequential<T: MCLFloat>: Equatable, Sendable {
         return copy.forward(x, mode: .eval).output
     }
 
-    /// Backpropagates through the layers in reverse order.
+    /// Backpropagates through the layers in reverse order. A ReLU preceded by a BatchNorm2d runs
+    /// with it as one pass (`BatchNorm2d.backward(reluOutput:)`, the same bits as the two layers).
+    /// With `inputGradient: false` the first layer may skip dx (the input is data; Conv2d then
+    /// returns B×0).
     /// - Shape: dy B×out → dx B×in.
-    /// With a `profiler`, each layer's backward is timed under "<LayerKind> backward".
-    @inlinable public func backward(_ dOut: Matrix<T>, _ cache: Cache,
+    /// With a `profiler`, each layer's backward is timed under "<LayerKind> backward" (a fused pair
+    /// under "BatchNorm2d+ReLU backward").
+    @inlinable public func backward(_ dOut: Matrix<T>, _ cache: Cache, inputGradient: Bool = true,
                                     profiler: StepProfiler? = nil) -> (dInput: Matrix<T>, gradients: Gradients) {
         precondition(cache.layers.count == layers.count,
                      "Sequential.backward: \(cache.layers.count) caches for \(layers.count) layers")
         var g = dOut
         var grads = [Layer<T>.Gradients](repeating: .none, count: layers.count)
-        for i in layers.indices.reversed() {
-            let (dx, lg) = profiler.map { p in p.measure("\(layers[i].kindName) backward") { layers[i].backward(g, cache.layers[i]) } }
-                ?? layers[i].backward(g, cache.layers[i])
+        var i = layers.count - 1
+        while i >= 0 {
+            if i >= 1, case .relu = layers[i], case .relu(let reluCache) = cache.layers[i],
+               case .batchNorm2d(let bn) = layers[i - 1], case .batchNorm2d(let bnCache) = cache.layers[i - 1] {
+                let (dx, lg) = profiler.map { p in p.measure("BatchNorm2d+ReLU backward") { bn.backward(g, bnCache, reluOutput: reluCache.output) } }
+                    ?? bn.backward(g, bnCache, reluOutput: reluCache.output)
+                grads[i - 1] = .batchNorm2d(lg)
+                g = dx
+                i -= 2
+                continue
+            }
+            let needsInput = inputGradient || i > 0
+            let (dx, lg) = profiler.map { p in
+                p.measure("\(layers[i].kindName) backward") { layers[i].backward(g, cache.layers[i], inputGradient: needsInput) }
+            } ?? layers[i].backward(g, cache.layers[i], inputGradient: needsInput)
             grads[i] = lg
             g = dx
+            i -= 1
         }
         return (g, Gradients(layers: grads))
     }

@@ -190,7 +190,9 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
         guard loss.isFinite, allPasses.allSatisfy({ $0.dz.isFinite }) else {
             return Gradients(status: .nonFiniteLoss, loss: loss, embeddings: z, gradients: [], keys: keys)
         }
-        let backward = allPasses.map { model.backward($0.dz, $0.cache, profiler: profiler) }
+        // The views' own gradient is needed only by FD's viewmaker; without it the first layer skips Wᵀ·dY.
+        let needInputGradient = viewmakerCache != nil
+        let backward = allPasses.map { model.backward($0.dz, $0.cache, inputGradient: needInputGradient, profiler: profiler) }
         var grads = backward.map { ContrastiveModel<T>.gradientTensors($0.gradients) }
             .reduce(nil as [[T]]?) { sum, g in sum.map { addGradients($0, g) } ?? g }! + objectiveGradients
         // FD: dL/dviews (SimCLR's one pass over the stacked views) back through δ to the viewmaker.
