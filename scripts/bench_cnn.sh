@@ -2,7 +2,7 @@
 # The CNN training step (`mcl-ref bench train`: cifar-mnist-like 16×16, conv widths 16,32,64, B = 256,
 # SimCLR, Adam) against the same step in PyTorch eager (scripts/bench_cnn_torch.py), 1 and 2 threads,
 # runs interleaved in one go; prints a markdown table of images/s (median of RUNS runs each) and
-# the ratio. A benchmark, not a test. The lead folds this block into scripts/bench_step.sh.
+# the ratio. A benchmark, not a test. scripts/bench_step.sh runs it after its MLP table.
 #
 #   scripts/bench_cnn.sh                     # RUNS=3
 #   RUNS=5 PYTHON=/work/venv-torch/bin/python scripts/bench_cnn.sh

@@ -5,6 +5,7 @@
 #   scripts/bench_step.sh                       # builds release, then ~1–3 minutes
 #   BATCHES="128 256" THREADS=1 scripts/bench_step.sh
 #   MCL_BIN=/tmp/old-mcl-ref scripts/bench_step.sh   # time another mcl-ref build (before/after)
+#   CNN=0 scripts/bench_step.sh                 # MLP table only (the CNN block runs scripts/bench_cnn.sh)
 #
 # MLP step: `mcl-ref bench mlp` (encoder Linear-BN-ReLU-Linear 32→128→16, head Linear-BN-ReLU-Linear
 # 16→64→32, NT-Xent τ 0.5 over the 2B views, backward, Adam lr 1e-3, Float32) against the same step
@@ -80,4 +81,11 @@ for b in batches:
         print(f"| {b} | {t} | {ours['ms_per_step']:.2f} | {cells[0]} | {cells[1]} | {ratios[0]} | {ratios[1]} | {loss} |")
 PY
 
-# ---- CNN step (bench train) vs PyTorch eager: to be added here (its own loop and table) ----
+# ---- CNN step (bench train) vs PyTorch eager: scripts/bench_cnn.sh with the same binary and Python ----
+if [ "${CNN:-1}" != 0 ] && have "$TORCH_PY" torch; then
+    echo
+    echo "CNN step (bench train, cifar-mnist-like 16×16, B = 256), images/s" >&2
+    NO_BUILD=1 BIN="$MCL_BIN" PYTHON="$TORCH_PY" RUNS="${CNN_RUNS:-3}" scripts/bench_cnn.sh
+elif [ "${CNN:-1}" != 0 ]; then
+    echo "note: CNN block skipped ($TORCH_PY cannot import torch)" >&2
+fi
