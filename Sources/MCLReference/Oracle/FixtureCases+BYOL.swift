@@ -32,32 +32,43 @@ extension FixtureCases {
         ("optimizer", "torch.optim.SGD(lr=0.1, momentum=0, weight_decay=0): param_after = param − 0.1·grad"),
     ]
 
-    /// The outputs every two-view step fixture has: z of both views, the loss, every gradient and
-    /// every parameter after the update (`names` in position order).
-    static func twoViewOutputs<T: MCLFloat>(z: Matrix<T>, loss: T, lossWhy: String, names: [String], gradients: [[T]],
-                                            after: [[T]], shapes: [Matrix<T>], zero: Set<String>,
-                                            tensor: (String, String, Matrix<T>) -> FixtureTensor) -> [FixtureOutput] {
+    /// Every gradient and every parameter after a plain-SGD step (`names` in position order): the
+    /// analytically-zero gradients in `zero` at an absolute tolerance scaled by the largest gradient,
+    /// the others relative to their own scale; parameters as param − lr·grad allows.
+    static func stepParameterOutputs<T: MCLFloat>(names: [String], gradients: [[T]], after: [[T]], shapes: [Matrix<T>],
+                                                  zero: Set<String>, gradientWhy: String, afterWhy: String,
+                                                  tensor: (String, String, Matrix<T>) -> FixtureTensor) -> [FixtureOutput] {
         let f32 = T.self == Float.self
         let gradScale = gradients.map { scale($0) }.max() ?? 1
-        var outputs: [FixtureOutput] = [
-            FixtureOutput(.matrix("embedding", z), scaled(z.storage, f32: (1e-5, 1e-4), f64: (1e-12, 1e-10)),
-                          "[z(views_a); z(views_b)] = head(encoder(·)) of the online model, 2B×E"),
-            FixtureOutput(.scalar("loss", loss), tol(T.self, f32: (1e-5, 1e-5), f64: (1e-12, 1e-11)), lossWhy),
-        ]
+        var outputs: [FixtureOutput] = []
         for (k, name) in names.enumerated() {
             let g = Matrix(rows: shapes[k].rows, cols: shapes[k].cols, storage: gradients[k])
             outputs.append(zero.contains(name)
                 ? FixtureOutput(tensor("grad.", name, g), ComparisonTolerance(atol: (f32 ? 1e-5 : 1e-12) * gradScale, rtol: 0),
                                 "analytically zero (a bias before a batch normalisation): rounding noise, atol = \(f32 ? "1e-5" : "1e-12")·(largest gradient)")
-                : FixtureOutput(tensor("grad.", name, g), scaled(g.storage, f32: (1e-4, 1e-3), f64: (1e-10, 1e-8)),
-                                "dL/dθ summed over the two views' passes; BatchNorm backward cancels, so atol ∝ max|g|"))
+                : FixtureOutput(tensor("grad.", name, g), scaled(g.storage, f32: (1e-4, 1e-3), f64: (1e-10, 1e-8)), gradientWhy))
         }
         for (k, name) in names.enumerated() {
             let p = Matrix(rows: shapes[k].rows, cols: shapes[k].cols, storage: after[k])
-            outputs.append(FixtureOutput(tensor("param_after.", name, p), tol(T.self, f32: (2e-5, 1e-5), f64: (1e-12, 1e-11)),
-                                         "param − 0.1·grad: the gradient's tolerance times lr, plus rounding of the parameter"))
+            outputs.append(FixtureOutput(tensor("param_after.", name, p), tol(T.self, f32: (2e-5, 1e-5), f64: (1e-12, 1e-11)), afterWhy))
         }
         return outputs
+    }
+
+    /// The outputs every two-view step fixture has: z of both views, the loss, every gradient and
+    /// every parameter after the update (`names` in position order).
+    static func twoViewOutputs<T: MCLFloat>(z: Matrix<T>, loss: T, lossWhy: String, names: [String], gradients: [[T]],
+                                            after: [[T]], shapes: [Matrix<T>], zero: Set<String>,
+                                            tensor: (String, String, Matrix<T>) -> FixtureTensor) -> [FixtureOutput] {
+        let outputs: [FixtureOutput] = [
+            FixtureOutput(.matrix("embedding", z), scaled(z.storage, f32: (1e-5, 1e-4), f64: (1e-12, 1e-10)),
+                          "[z(views_a); z(views_b)] = head(encoder(·)) of the online model, 2B×E"),
+            FixtureOutput(.scalar("loss", loss), tol(T.self, f32: (1e-5, 1e-5), f64: (1e-12, 1e-11)), lossWhy),
+        ]
+        return outputs + stepParameterOutputs(names: names, gradients: gradients, after: after, shapes: shapes, zero: zero,
+                                              gradientWhy: "dL/dθ summed over the two views' passes; BatchNorm backward cancels, so atol ∝ max|g|",
+                                              afterWhy: "param − 0.1·grad: the gradient's tolerance times lr, plus rounding of the parameter",
+                                              tensor: tensor)
     }
 
     /// One BYOL step through `TrainingStep`: online passes of both views, predictor, target passes

@@ -46,8 +46,6 @@ extension FixtureCases {
             return pytorchTensor(prefix, name, m, model: model)
         }
         let zero = preBatchNormBiases(model)
-        let f32 = T.self == Float.self
-        let gradScale = result.gradients.map { scale($0) }.max() ?? 1
         var outputs: [FixtureOutput] = [
             FixtureOutput(.matrix("image_embedding", result.embeddings), scaled(result.embeddings.storage, f32: (1e-5, 1e-4), f64: (1e-12, 1e-10)),
                           "z = head(encoder(images)), B×E, train mode"),
@@ -56,19 +54,9 @@ extension FixtureCases {
             FixtureOutput(.scalar("loss", result.loss), tol(T.self, f32: (1e-5, 1e-5), f64: (1e-12, 1e-11)),
                           "½(image→text + text→image) masked InfoNCE at scale exp(θ)"),
         ]
-        for (k, name) in names.enumerated() {
-            let g = Matrix(rows: shapes[k].rows, cols: shapes[k].cols, storage: result.gradients[k])
-            outputs.append(zero.contains(name)
-                ? FixtureOutput(tensor("grad.", name, g), ComparisonTolerance(atol: (f32 ? 1e-5 : 1e-12) * gradScale, rtol: 0),
-                                "analytically zero (a bias before a batch normalisation): rounding noise, atol = \(f32 ? "1e-5" : "1e-12")·(largest gradient)")
-                : FixtureOutput(tensor("grad.", name, g), scaled(g.storage, f32: (1e-4, 1e-3), f64: (1e-10, 1e-8)),
-                                "dL/dθ by backprop through both towers; logits scaled by s ≈ 19 and BatchNorm cancellation, so atol ∝ max|g|"))
-        }
-        for (k, name) in names.enumerated() {
-            let p = Matrix(rows: shapes[k].rows, cols: shapes[k].cols, storage: after[k])
-            outputs.append(FixtureOutput(tensor("param_after.", name, p), tol(T.self, f32: (2e-5, 1e-5), f64: (1e-12, 1e-11)),
-                                         "param − 0.1·grad (θ then clamped to [0, ln 100], inactive here)"))
-        }
+        outputs += stepParameterOutputs(names: names, gradients: result.gradients, after: after, shapes: shapes, zero: zero,
+                                        gradientWhy: "dL/dθ by backprop through both towers; logits scaled by s ≈ 19 and BatchNorm cancellation, so atol ∝ max|g|",
+                                        afterWhy: "param − 0.1·grad (θ then clamped to [0, ln 100], inactive here)", tensor: tensor)
         var inputs = zip(names, zip(before, shapes)).map { name, v in
             tensor("param.", name, Matrix(rows: v.1.rows, cols: v.1.cols, storage: v.0))
         }
