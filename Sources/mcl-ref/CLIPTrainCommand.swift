@@ -13,7 +13,8 @@ func refuseCLIPOptionsWithoutEffect(_ args: ParsedArguments) throws {
         for name in ["samples", "size"] where args.string(name) != nil {
             throw CLIError("--\(name) applies to built-in data only (--data has as many images as its file, of its size)")
         }
-        if args.string("labels") == nil, let name = ["mmvp-threshold", "mmvp-pairs"].first(where: { args.string($0) != nil }) {
+        if args.string("labels") == nil,
+           let name = ["mmvp-threshold", "mmvp-pairs", "feature-names"].first(where: { args.string($0) != nil }) {
             throw CLIError("--\(name): without --labels a CLIP run on --data is not evaluated")
         }
     }

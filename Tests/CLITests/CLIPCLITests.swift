@@ -226,6 +226,7 @@ final class CLIPCLITests: XCTestCase {
             (clip + ["--no-standardize"], "--no-standardize applies to --data only"),
             (clip + ["--data", "x.npy", "--tokens", "t.npy", "--samples", "10"], "--samples applies to built-in data only"),
             (clip + ["--data", "x.npy", "--tokens", "t.npy", "--mmvp-pairs", "3"], "without --labels"),
+            (clip + ["--data", "x.npy", "--tokens", "t.npy", "--feature-names", "a"], "--feature-names: without --labels"),
             (clip + ["--test-labels", "y.npy"], "--test-labels: --method clip holds out"),
             (["train", "--trainable-layers", "2"], "--trainable-layers applies to --method clip only"),
             (["train", "--tokens", "t.npy"], "--tokens applies to --method clip only"),
