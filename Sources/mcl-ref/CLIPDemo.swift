@@ -35,10 +35,18 @@ enum CLIPDemoDefaults {
 /// The MCL settings of a CLIP run from the command line: `mclConfiguration`'s shared flags that apply
 /// to CLIP (the unimodal-only ones are refused), CLIP's defaults where a flag is not given.
 func clipConfiguration(_ args: ParsedArguments, sampleShape: [Int]) throws -> MCLConfiguration {
-    for flag in ["temperature", "momentum", "queue-size", "barlow-lambda", "sparse-head", "noise", "feature-dropout",
-                 "multi-simclr", "image-augmentation", "ifm", "debiased", "temperature-schedule"]
-    where args.string(flag) != nil || args.has(flag) {
-        throw CLIError("--\(flag) does not apply to CLIP (its temperature is the learnable logit scale, init 1/0.07)")
+    // Unimodal options that would do nothing in a CLIP run are refused, each with its reason.
+    let reasons: [(flags: [String], why: String)] = [
+        (["temperature", "temperature-schedule"], "its temperature is the learnable logit scale, init 1/0.07"),
+        (["momentum", "queue-size", "barlow-lambda", "multi-simclr"], "they belong to the unimodal methods"),
+        (["ifm", "ifm-alpha", "debiased", "sparse-head"], "the CLIP loss has no such variant here"),
+        (["noise", "feature-dropout", "image-augmentation", "viewmaker"], "CLIP does not augment: the caption is each image's positive"),
+        (["knn"], "CLIP is evaluated by MMVP pairs, zero-shot and linear probes, not kNN"),
+    ]
+    for (flags, why) in reasons {
+        if let flag = flags.first(where: { args.string($0) != nil || args.has($0) }) {
+            throw CLIError("--\(flag) does not apply to CLIP (\(why))")
+        }
     }
     var c = MCLConfiguration()
     c.method = .clip
@@ -52,6 +60,9 @@ func clipConfiguration(_ args: ParsedArguments, sampleShape: [Int]) throws -> MC
     c.sampler = NegativeSamplingStrategy(rawValue: try args.choice(
         "sampler", NegativeSamplingStrategy.allCases.map(\.rawValue), default: c.sampler.rawValue))!
     c.trainableLayers = try args.int("trainable-layers", min: 1)
+    if c.stages == 1, let flag = ["trainable-layers", "sampler"].first(where: { args.string($0) != nil }) {
+        throw CLIError("--\(flag) applies to the MCL stages ≥ 1 (text locked, pseudo labels); with --stages 1 it does nothing")
+    }
     c.kmeansRestarts = try args.int("kmeans-restarts", default: c.kmeansRestarts, min: 1)!
     c.encoderHidden = try args.intList("hidden", min: 1) ?? [256]
     c.representationWidth = try args.int("rep-width", default: 64, min: 1)!
@@ -61,6 +72,9 @@ func clipConfiguration(_ args: ParsedArguments, sampleShape: [Int]) throws -> MC
     let isImage = sampleShape.count == 3
     c.encoder = EncoderKind(rawValue: try args.choice("encoder", EncoderKind.allCases.map(\.rawValue), default: isImage ? "cnn" : "mlp"))!
     c.convWidths = try args.intList("conv-widths", min: 1) ?? [16, 32, 64]
+    if c.encoder == .mlp && args.string("conv-widths") != nil {
+        throw CLIError("--conv-widths applies to --encoder cnn only (this image tower is an MLP)")
+    }
     c.seed = try args.uint64("seed", default: 0)
     do {
         try c.validateInput(sampleShape: sampleShape)
@@ -68,6 +82,14 @@ func clipConfiguration(_ args: ParsedArguments, sampleShape: [Int]) throws -> MC
         throw CLIError("--encoder: \(e.message)")
     }
     return c
+}
+
+/// CLIP's own options, refused outside a CLIP run (`train` without `--method clip`, `demo` without
+/// `--clip`), where they would do nothing. `extra`: the command's other CLIP-only options.
+func refuseCLIPOnlyOptions(_ args: ParsedArguments, extra: [String], context: String) throws {
+    if let flag = (["trainable-layers", "mmvp-threshold", "mmvp-pairs"] + extra).first(where: { args.string($0) != nil || args.has($0) }) {
+        throw CLIError("--\(flag) applies to \(context) only")
+    }
 }
 
 /// The zero-shot prompts of the built-in set: prompts[a][k] names value k of attribute a.
@@ -80,7 +102,8 @@ func shapesCaptionsPrompts() -> [[[Int]]] {
 /// `demo --clip`: pretraining + MCL stages of CLIP on `shapes-captions`, per seed; the paper's
 /// Table 3 layout for MMVP pair accuracy, zero-shot and probe accuracy per attribute.
 func runCLIPDemo(_ args: ParsedArguments) throws -> Int32 {
-    for flag in ["report", "method", "dataset", "data", "seed"] where args.string(flag) != nil {
+    for flag in ["report", "method", "dataset", "data", "seed", "images", "baselines", "quick", "taus"]
+    where args.string(flag) != nil || args.has(flag) {
         throw CLIError("--\(flag) does not apply to demo --clip" + (flag == "seed" ? " (it takes --seeds LIST)" : ""))
     }
     let seeds = try args.intList("seeds", min: 0) ?? demoDefaultSeeds

@@ -2,43 +2,39 @@ import Foundation
 import MCLNumerics
 import MCLReference
 
-/// The files of a CLIP run (`train --method clip --out DIR`), all written atomically, a stage's
-/// files as soon as it is complete:
-///
-///     stage<j>_image_embeddings.npy        normalised image embeddings of the training images, M×E
-///     stage<j>_test_image_embeddings.npy   the same for the test images, M′×E
-///     stage<j>_cluster_labels.npy          Y_j: K-means on the training embeddings (what later stages use)
-///     pseudo_labels_stage<j>.npy           the Eq. 2 group ids stage j trained with (0 at stage 0)
-///     stage<j>.safetensors                 image tower (`image.` + PyTorch state dict), text tower
-///                                          (`text.embedding.weight`, `text.mlp.<i>.*`) and `logit_scale`
-///     report.json                          the `--json` report (evaluation, stages, configuration)
-///
-/// Not (yet) a resumable checkpoint: `--resume` is refused for CLIP runs (see runCLIPTrain).
-enum CLIPRunFile {
-    static func imageEmbeddings(stage j: Int) -> String { "stage\(j)_image_embeddings.npy" }
-    static func testImageEmbeddings(stage j: Int) -> String { "stage\(j)_test_image_embeddings.npy" }
-    static func clusterLabels(stage j: Int) -> String { "stage\(j)_cluster_labels.npy" }
-    static func pseudoLabels(stage j: Int) -> String { "pseudo_labels_stage\(j).npy" }
-    static func safetensors(stage j: Int) -> String { "stage\(j).safetensors" }
-    static let report = "report.json"
-}
-
-/// The state dict of a CLIP model: `image.<PyTorch name>`, `text.*`, `logit_scale` (float32).
-func clipStateDict(_ m: CLIPModel<Float>) throws -> [(name: String, array: NPYArray)] {
-    let image = m.image.pytorchStateDict().map { (name: "image." + $0.name, array: $0.array) }
-    let text = try m.clip.textTower.namedParameters(prefix: "text.").map { p in
-        (name: p.name, array: try NPYArray(floats: p.value.storage,
-                                          shape: p.value.rows == 1 && !p.name.hasSuffix("weight") ? [p.value.cols] : [p.value.rows, p.value.cols]))
+/// Data and evaluation options that would do nothing in `train --method clip` are refused.
+func refuseCLIPOptionsWithoutEffect(_ args: ParsedArguments) throws {
+    if args.string("data") == nil {
+        for name in ["labels", "feature-names", "test-fraction"] where args.string(name) != nil {
+            throw CLIError("--\(name) applies to --data only (a built-in data set has its own labels and test set)")
+        }
+        if args.has("no-standardize") { throw CLIError("--no-standardize applies to --data only (built-in data are not standardised)") }
+    } else {
+        for name in ["samples", "size"] where args.string(name) != nil {
+            throw CLIError("--\(name) applies to built-in data only (--data has as many images as its file, of its size)")
+        }
+        if args.string("labels") == nil,
+           let name = ["mmvp-threshold", "mmvp-pairs", "feature-names"].first(where: { args.string($0) != nil }) {
+            throw CLIError("--\(name): without --labels a CLIP run on --data is not evaluated")
+        }
     }
-    return image + text + [(name: "logit_scale", array: try NPYArray(floats: m.clip.logScale, shape: []))]
+    if args.string("test-labels") != nil { throw CLIError("--test-labels: --method clip holds out --test-fraction of --data") }
 }
 
 /// `train --method clip`: CLIP pretraining (stage 0) and MCL stages on image–caption pairs.
-func runCLIPTrain(_ args: ParsedArguments) throws -> Int32 {
-    if args.string("resume") != nil {
-        throw CLIError("--resume: train --method clip does not write a resumable checkpoint yet; start the run again "
-            + "(each stage's files are kept in --out as it completes)")
+/// With `--out DIR` the run is a run directory (`CLIPRunDirectory`, docs/RUN-DIRECTORY.md "CLIP runs"):
+/// a checkpoint after every stage; `train --resume DIR` continues after the last completed stage.
+func runCLIPTrain(_ given: ParsedArguments) throws -> Int32 {
+    var resume: (run: CLIPRunDirectory, checkpoint: CLIPCheckpoint)? = nil
+    var args = given
+    if let directory = given.string("resume") {
+        try refuseOptionsBesideResume(given, directory: directory)
+        let run = CLIPRunDirectory(directory)
+        let checkpoint = try run.readCheckpoint()
+        args = try resumedArguments(given, directory: directory, stored: checkpoint.arguments)
+        resume = (run, checkpoint)
     }
+    try refuseCLIPOptionsWithoutEffect(args)
     let source: ImageTextSource
     let sourceName: String
     if let images = args.string("data") {
@@ -83,30 +79,31 @@ func runCLIPTrain(_ args: ParsedArguments) throws -> Int32 {
         if FileManager.default.fileExists(atPath: out, isDirectory: &isDir), !isDir.boolValue {
             throw CLIError("--out: '\(out)' exists and is not a directory")
         }
-        if FileManager.default.fileExists(atPath: out + "/" + CLIPRunFile.report) || RunDirectory(out).holdsRun {
-            throw CLIError("--out: '\(out)' already holds a run; choose another directory")
+        if resume == nil && CLIPRunDirectory(out).holdsRun {
+            throw CLIError("--out: '\(out)' already holds a run; continue it with 'mcl-ref train --resume \(out)' or choose another directory")
         }
-        try AtomicFile.prepareOutputDirectory(out)
     }
     let printer = ProgressPrinter(quiet: args.has("quiet"))
     let began = DispatchTime.now().uptimeNanoseconds
     printer.log("mcl-ref train --method clip: \(sourceName), \(n) train / \(test.count) test pairs, attributes "
         + "\(train.images.featureNames.isEmpty ? "none (no labels: no evaluation)" : train.images.featureNames.joined(separator: ", ")), "
         + "seed \(c.seed), threads \(Parallel.maxThreads)")
-    func write(_ data: Data, _ name: String) throws { if let out { try AtomicFile.write(data, to: out + "/" + name) } }
-    let stages = try CLIPTrainer<Float>(configuration: c).run(
+    let trainer = CLIPTrainer<Float>(configuration: c)
+    let runDirectory = out.map(CLIPRunDirectory.init)
+    let completed = try resume.map { try $0.run.resume($0.checkpoint, trainer: trainer, train: train, test: test) } ?? []
+    var checkpoint = try resume?.checkpoint ?? runDirectory.map {
+        try $0.start(arguments: checkpointArguments(args), trainer: trainer, train: train, test: test)
+    }
+    if let resume {
+        printer.log("resuming \(resume.run.path): \(completed.count) of \(c.stages) stages complete")
+    }
+    let stages = try trainer.run(
         images: train.images.x, captions: train.tokens, sampleShape: train.images.sampleShape,
-        vocabularySize: train.vocabulary.count, progress: progressHandler(printer),
+        vocabularySize: train.vocabulary.count, progress: progressHandler(printer), resuming: completed,
         stageCompleted: { s in
-            let j = s.stage
-            try write(NPY.encode(NPYArray(s.trainEmbeddings)), CLIPRunFile.imageEmbeddings(stage: j))
-            try write(NPY.encode(NPYArray(s.model.imageEmbeddings(test.images.x))), CLIPRunFile.testImageEmbeddings(stage: j))
-            try write(NPY.encode(try NPYArray(ints: s.clustering.labels, shape: [s.clustering.labels.count])), CLIPRunFile.clusterLabels(stage: j))
-            try write(NPY.encode(try NPYArray(ints: s.pseudoLabels, shape: [s.pseudoLabels.count])), CLIPRunFile.pseudoLabels(stage: j))
-            try write(try SafeTensors.encode(SafeTensorsFile(tensors: try clipStateDict(s.model),
-                                                             metadata: [("format", "pt"), ("producer", "mcl-ref"), ("stage", String(j))])),
-                      CLIPRunFile.safetensors(stage: j))
-            printer.log(String(format: "stage %d done in %.1f s  loss %.4f  logit scale %.1f  groups %d", j, s.seconds,
+            // its files, then checkpoint.json
+            try runDirectory?.commit(s, testEmbeddings: s.model.imageEmbeddings(test.images.x), to: &checkpoint!)
+            printer.log(String(format: "stage %d done in %.1f s  loss %.4f  logit scale %.1f  groups %d", s.stage, s.seconds,
                                s.epochLosses.last ?? .nan, Double(s.model.clip.logitScale), Set(s.pseudoLabels).count))
         })
     let builtIn = args.string("data") == nil
@@ -125,7 +122,7 @@ func runCLIPTrain(_ args: ParsedArguments) throws -> Int32 {
         ("dataset", .string(sourceName)), ("train_pairs", .number(Double(n))), ("test_pairs", .number(Double(test.count))),
         ("seconds", .number((seconds * 10).rounded() / 10)),
     ])
-    if let out { try AtomicFile.write(report, to: out + "/" + CLIPRunFile.report) }
+    try runDirectory?.finish(report: report)
     if args.has("json") {
         print(report.serialized())
     } else {

@@ -18,7 +18,7 @@ let demoCommand = CommandSpec(
     """,
     options: [
         .value("seeds", "LIST", "seeds to run, comma-separated", default: demoDefaultSeeds.map(String.init).joined(separator: ",")),
-        .value("samples", "N", "train samples (the test set has as many)", default: "2048"),
+        .value("samples", "N", "train samples (the test set has as many; --clip: 2000 train / 1000 test pairs)", default: "2048"),
         .value("report", "FILE", "also write an HTML report (as 'mcl-ref report') of the first seed's run and the summary over seeds"),
     ] + mclOptions.filter { $0.name != "multi-simclr" } + imageDemoOptions + baselineDemoOptions + clipDemoOptions,
     run: runDemo
@@ -34,6 +34,10 @@ struct SeedResult {
 
 func runDemo(_ args: ParsedArguments) throws -> Int32 {
     if args.has("clip") { return try runCLIPDemo(args) }
+    if args.string("method") == ContrastiveMethod.clip.rawValue {
+        throw CLIError("--method clip: the CLIP demo is 'mcl-ref demo --clip' (demo --method takes the unimodal methods)")
+    }
+    try refuseCLIPOnlyOptions(args, extra: ["no-control", "encoder"], context: "demo --clip")
     if args.has("baselines") { return try runBaselinesDemo(args) }
     if let flag = ["quick", "taus"].first(where: { args.has($0) || args.string($0) != nil }) {
         throw CLIError("--\(flag) applies with --baselines only")

@@ -43,6 +43,10 @@ func runEncode(_ args: ParsedArguments) throws -> Int32 {
     if FileManager.default.fileExists(atPath: out, isDirectory: &isDir), isDir.boolValue {
         throw CLIError("--out: '\(out)' is a directory (expected a file name Z.npy)")
     }
+    if (try? RunDirectory(dir).holdsCLIPRun()) == true {
+        throw CLIError("--run: \(dir) is a CLIP run (train --method clip); encode applies unimodal runs' encoders only (a CLIP "
+            + "run's normalised image embeddings are its stage<j>_image_embeddings.npy and stage<j>_test_image_embeddings.npy)")
+    }
     let printer = ProgressPrinter(quiet: args.has("quiet"))
     let encoder = try RunEncoder<Float>(RunDirectory(dir))
     guard encoder.completedStages > 0 else {

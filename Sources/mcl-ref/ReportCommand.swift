@@ -36,6 +36,10 @@ func runReport(_ args: ParsedArguments) throws -> Int32 {
     guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
         throw CLIError("\(directory): no such directory (expected a 'mcl-ref train --out DIR' run)")
     }
+    if (try? RunDirectory(directory).holdsCLIPRun()) == true {
+        throw CLIError("\(directory): a CLIP run (train --method clip); report draws unimodal runs only (a CLIP run's MMVP, "
+            + "zero-shot and probe tables are printed by train and stored in \(directory)/\(runReportFileName))")
+    }
     let path = directory + "/" + runReportFileName
     guard FileManager.default.fileExists(atPath: path) else {
         throw CLIError("\(path): missing file (the run has not finished, or \(directory) is not a 'train --out' directory)")

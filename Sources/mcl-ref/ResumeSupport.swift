@@ -13,7 +13,7 @@ let resumeCompatibleOptions: Set<String> = ["resume", "threads", "quiet", "json"
 private let unstoredOptions: Set<String> = ["out", "resume", "threads", "quiet", "json", "help"]
 
 /// Options holding file paths: stored absolute, so `--resume` works from any directory.
-private let pathOptions: Set<String> = ["data", "labels", "test-data", "test-labels"]
+private let pathOptions: Set<String> = ["data", "labels", "test-data", "test-labels", "tokens"]
 
 /// A run to continue: its directory, its checkpoint, and the command line it was started with.
 struct ResumePlan {
@@ -28,16 +28,28 @@ struct ResumePlan {
 /// is refused: the settings are read from the checkpoint.
 func prepareResume(_ args: ParsedArguments) throws -> ResumePlan? {
     guard let directory = args.string("resume") else { return nil }
+    try refuseOptionsBesideResume(args, directory: directory)
+    let run = RunDirectory(directory)
+    let checkpoint = try run.readCheckpoint()
+    return ResumePlan(run: run, checkpoint: checkpoint,
+                      arguments: try resumedArguments(args, directory: directory, stored: checkpoint.arguments))
+}
+
+/// Refuses every run-defining option next to `--resume` (the settings are read from the checkpoint).
+func refuseOptionsBesideResume(_ args: ParsedArguments, directory: String) throws {
     let extra = (Array(args.values.keys) + Array(args.flags)).filter { !resumeCompatibleOptions.contains($0) }.sorted()
     if let first = extra.first {
         throw CLIError("--\(first) cannot be combined with --resume (the run's settings are read from "
             + "\(directory)/\(MCLCheckpoint.fileName))")
     }
-    let run = RunDirectory(directory)
-    let checkpoint = try run.readCheckpoint()
+}
+
+/// The stored options of a run (`checkpoint.json`'s "arguments") parsed again, with `--out DIR` and
+/// the current `--threads/--quiet/--json`: the command line the run is continued with.
+func resumedArguments(_ args: ParsedArguments, directory: String, stored: [String]) throws -> ParsedArguments {
     var parsed: ParsedArguments
     do {
-        parsed = try parseCommandLine(["train"] + checkpoint.arguments, commands: [trainCommand]).1
+        parsed = try parseCommandLine(["train"] + stored, commands: [trainCommand]).1
     } catch let e as CLIError {
         throw CLIError("\(directory)/\(MCLCheckpoint.fileName): stored arguments: \(e.message)")
     }
@@ -47,7 +59,7 @@ func prepareResume(_ args: ParsedArguments) throws -> ResumePlan? {
     parsed.values["out"] = [directory]
     for name in ["threads"] { if let v = args.values[name] { parsed.values[name] = v } }
     for flag in ["quiet", "json"] where args.has(flag) { parsed.flags.insert(flag) }
-    return ResumePlan(run: run, checkpoint: checkpoint, arguments: parsed)
+    return parsed
 }
 
 /// The options that define a run, as stored in its checkpoint (sorted; file paths absolute).

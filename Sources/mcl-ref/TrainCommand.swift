@@ -4,21 +4,21 @@ import MCLReference
 /// Options shared by `train` and `demo` (the MCL hyper-parameters).
 let mclOptions: [OptionSpec] = [
     .value("stages", "N", "number of stages N (stage 0 is plain SimCLR); byol and barlow: 1 only, their default", default: "3"),
-    .value("clusters", "K", "K-means clusters per stage", default: "5"),
+    .value("clusters", "K", "K-means clusters per stage (clip: 10)", default: "5"),
     .value("method", "NAME", "contrastive method of every stage: simclr | moco (MoCo-v2: momentum key encoder + queue) | byol (predictor + EMA target) | barlow (Barlow Twins) | clip (image–caption pairs, --dataset shapes-captions; see --trainable-layers)", default: "simclr"),
     .value("temperature", "T", "InfoNCE temperature τ, at least 0.01 (default 0.5 for simclr, 0.2 for moco)", default: "0.5"),
     .value("momentum", "M", "moco: key-encoder momentum m, default 0.99 (MoCo-v2 uses 0.999 on ImageNet)"),
     .value("queue-size", "L", "moco: queue length, default 4096, capped at the number of training samples"),
     .value("barlow-lambda", "L", "barlow: weight λ of the off-diagonal term, default 0.005 (the paper's)"),
     .optionalValue("sparse-head", "LAMBDA", "SparseHead: add LAMBDA·‖W‖₂,₁ on the projection head's last Linear weight (alone: the paper's λ)", implicit: "1e-4"),
-    .value("epochs", "E", "epochs per stage", default: "60"),
-    .value("batch-size", "B", "samples per batch (2B views)", default: "256"),
-    .value("lr", "LR", "learning rate", default: "0.001"),
+    .value("epochs", "E", "epochs per stage (clip: 10)", default: "60"),
+    .value("batch-size", "B", "samples per batch (2B views; clip: 128 pairs)", default: "256"),
+    .value("lr", "LR", "learning rate (clip: 0.002)", default: "0.001"),
     .value("weight-decay", "WD", "weight decay", default: "0"),
     .value("optimizer", "NAME", "sgd | adam | adamw", default: "adam"),
     .value("sampler", "NAME", "feature-aware negatives: mask (Eq. 3) | cluster-batch (official code)", default: "mask"),
-    .value("hidden", "LIST", "encoder hidden widths, comma-separated", default: "128"),
-    .value("rep-width", "R", "representation width (encoder output)", default: "16"),
+    .value("hidden", "LIST", "encoder hidden widths, comma-separated (clip: 256)", default: "128"),
+    .value("rep-width", "R", "representation width (encoder output; clip: 64)", default: "16"),
     .value("batch-norm", "on|off", "BatchNorm1d in the encoder's hidden blocks and the projection head", default: "on"),
     .value("noise", "SIGMA", "augmentation: Gaussian noise standard deviation", default: "0.3"),
     .value("feature-dropout", "P", "augmentation: probability of zeroing a coordinate", default: "0"),
@@ -224,9 +224,21 @@ let trainCommand = CommandSpec(
 )
 
 func runTrain(_ given: ParsedArguments) throws -> Int32 {
-    if given.string("method") == ContrastiveMethod.clip.rawValue { return try runCLIPTrain(given) }
+    if let directory = given.string("resume") {
+        // The kind of run (CLIP or unimodal) is the checkpoint's, never the command line's.
+        let json = try RunDirectory(directory).checkpointJSON()
+        if let method = given.string("method") {
+            let stored = json["configuration"]?["method"]?.stringValue ?? ContrastiveMethod.simclr.rawValue
+            throw CLIError("--method \(method) cannot be combined with --resume: \(directory) holds a \(stored) run, and its "
+                + "settings are read from \(directory)/\(MCLCheckpoint.fileName); resume it with 'mcl-ref train --resume \(directory)'")
+        }
+        if CLIPCheckpoint.isCLIP(json) { return try runCLIPTrain(given) }
+    } else if given.string("method") == ContrastiveMethod.clip.rawValue {
+        return try runCLIPTrain(given)
+    }
     let resume = try prepareResume(given)
     let args = resume?.arguments ?? given
+    try refuseCLIPOnlyOptions(args, extra: ["tokens"], context: "--method clip")
     var c = try mclConfiguration(args)
     let out = try outOption(args)
     if let out {

@@ -34,6 +34,24 @@ final class DefaultsTests: XCTestCase {
         }
     }
 
+    /// Where CLIP's default differs, the option's help says "(clip: V)"; V is what `train --method clip`
+    /// (and `demo --clip`, the same `clipConfiguration`) uses when the flag is absent.
+    func testCLIPDefaultsAreTheAdvertisedOnes() throws {
+        func configuration(_ extra: [String]) throws -> JSONValue {
+            let (_, args) = try parseCommandLine(["train", "--method", "clip"] + extra, commands: [trainCommand])
+            return JSONValue.object(try clipConfiguration(args, sampleShape: [3, 16, 16]).json)
+        }
+        let base = try configuration([])
+        var checked: [String] = []
+        for option in mclOptions {
+            guard let match = option.help.firstMatch(of: #/clip: ([0-9.]+)/#) else { continue }
+            XCTAssertEqual(try configuration(["--\(option.name)", String(match.1)]), base,
+                           "--\(option.name): help says clip's default is \(match.1), but the default run differs")
+            checked.append(option.name)
+        }
+        XCTAssertEqual(Set(checked), ["clusters", "epochs", "batch-size", "lr", "hidden", "rep-width"])
+    }
+
     func testDemoDefaultSeedsAreTheAdvertisedOnes() throws {
         let seeds = demoCommand.options.first { $0.name == "seeds" }?.defaultValue
         XCTAssertEqual(seeds, "0,1,2")

@@ -122,6 +122,10 @@ public struct MCLCheckpoint: Sendable {
         guard version == MCLCheckpoint.formatVersion else {
             throw fail("checkpoint format_version \(version) is not supported (this mcl-ref reads \(MCLCheckpoint.formatVersion))")
         }
+        guard !CLIPCheckpoint.isCLIP(json) else {
+            throw fail("is the checkpoint of a CLIP run (train --method clip): 'mcl-ref train --resume DIR' continues it; "
+                + "this reads unimodal runs (simclr, moco, byol, barlow) only")
+        }
         guard let args = json["arguments"]?.arrayValue, args.allSatisfy({ $0.stringValue != nil }) else {
             throw fail("missing or invalid 'arguments' (a list of strings)")
         }
