@@ -5,8 +5,8 @@ step against ``mcl-ref trace --world-size 2`` of the same stage.
     mcl-ref trace --world-size 2 --sampler cluster-batch --first-steps 8 ... --out TRACE
     python3 Examples/torch/ddp_stage.py TRACE --stage 1 [--steps 8] [--json]
 
-Each of the W = trace.json's ``world_size`` processes (``torch.multiprocessing.spawn``, gloo on
-127.0.0.1):
+Each of the W = trace.json's ``world_size`` processes (``torch.multiprocessing.spawn``, gloo on this
+machine, rendezvous through a FileStore):
 
 * builds the encoder + projection head of the trace's configuration (models.py), loads
   ``stage<j>/initial_state`` with ``load_state_dict(strict=True)`` and wraps it in
