@@ -82,11 +82,25 @@ done
 "$M" trace --data "$WORK/vx.npy" --labels "$WORK/vy.npy" --test-data "$WORK/vxt.npy" --test-labels "$WORK/vyt.npy" \
     --epochs 2 --batch-size 8 --stages 2 --clusters 2 --sampler cluster-batch --kmeans-restarts 1 --quiet \
     --world-size 2 --first-steps 8 --steps-every 1000 --out "$WORK/trace_ddp" >/dev/null
-"$PY" Examples/torch/ddp_stage.py "$WORK/trace_ddp" --stage 1 --steps 8
-result "DDP stage 1, 2 ranks (batches exact, loss/grad/params per step)" $?
-"$PY" Examples/torch/ddp_stage.py "$WORK/trace_ddp" --stage 1 --steps 8 --broken > "$WORK/broken.txt"
-st=$?; echo "(expected to fail) $(tail -1 "$WORK/broken.txt")"
-[ $st -eq 1 ]; result "DDP without the gradient all-reduce (--broken) is caught (exit 1)" $?
+# ddp_stage.py exits 3 when a worker process dies before the results are gathered (a signal such as
+# SIGABRT from gloo's C++ side under load); its stderr (faulthandler's stacks per rank) is then shown
+# here, and a crash in the teardown after the results were written is a warning line, not a failure.
+ddp() {  # label, expected exit status, ddp_stage.py arguments…
+    local label=$1 want=$2; shift 2
+    "$PY" Examples/torch/ddp_stage.py "$WORK/trace_ddp" --stage 1 --steps 8 "$@" > "$WORK/ddp.txt" 2> "$WORK/ddp_err.txt"
+    local st=$?
+    if [ $st -eq "$want" ]; then
+        [ "$want" -eq 0 ] && cat "$WORK/ddp.txt" || echo "(expected to fail) $(tail -1 "$WORK/ddp.txt")"
+        grep '^ddp_stage.py: warning' "$WORK/ddp_err.txt" >&2
+    else
+        cat "$WORK/ddp.txt"
+        echo "check_torch: ddp_stage.py${*:+ $*} exited $st (expected $want); its stderr:" >&2
+        sed 's/^/  | /' "$WORK/ddp_err.txt" | tail -60 >&2
+    fi
+    [ $st -eq "$want" ]; result "$label" $?
+}
+ddp "DDP stage 1, 2 ranks (batches exact, loss/grad/params per step)" 0
+ddp "DDP without the gradient all-reduce (--broken) is caught (exit 1)" 1 --broken
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

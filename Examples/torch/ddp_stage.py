@@ -5,8 +5,8 @@ step against ``mcl-ref trace --world-size 2`` of the same stage.
     mcl-ref trace --world-size 2 --sampler cluster-batch --first-steps 8 ... --out TRACE
     python3 Examples/torch/ddp_stage.py TRACE --stage 1 [--steps 8] [--json]
 
-Each of the W = trace.json's ``world_size`` processes (``torch.multiprocessing.spawn``, gloo on
-127.0.0.1):
+Each of the W = trace.json's ``world_size`` processes (``torch.multiprocessing.spawn``, gloo on this
+machine, rendezvous through a FileStore):
 
 * builds the encoder + projection head of the trace's configuration (models.py), loads
   ``stage<j>/initial_state`` with ``load_state_dict(strict=True)`` and wraps it in
@@ -48,12 +48,21 @@ Compared at every step s < --steps (tolerances; float32 on both sides, max over 
 ``--broken`` leaves the gradient all-reduce out (``DistributedDataParallel.no_sync``: each rank
 applies its own gradient, a classic slip): the gradients and parameters then fail (exit 1).
 
-Exit 0 when all agree, 1 when something differs, 2 for an unusable trace (one line naming it).
+Rendezvous is a FileStore in a fresh temporary directory (``init_method="file://…"``), not a TCP port
+picked in advance: no window in which another program can take the port. Each worker enables
+``faulthandler``, so a worker killed by a signal (e.g. SIGABRT from a C++ ``std::terminate`` in gloo)
+prints every thread's Python stack, tagged with its rank, on stderr. Rank 0 writes the gathered
+results atomically and then all ranks meet at a barrier before ``destroy_process_group``: a crash in
+torch.distributed's teardown after that point cannot change the verdict, and is reported as such
+(stderr) while the verdict stands.
+
+Exit 0 when all agree, 1 when something differs, 2 for an unusable trace (one line naming it), 3 when
+a worker process died or raised before the results were gathered (no verdict; its stderr is above).
 """
 import argparse
+import faulthandler
 import json
 import os
-import socket
 import sys
 import tempfile
 
@@ -135,11 +144,12 @@ def deviation(a, e, atol, rtol):
     return float(d.max()), float((d - atol - rtol * np.abs(e)).max())
 
 
-def worker(rank, world, port, trace_dir, t, stage, steps, result_path, broken=False):
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=world)
+def worker(rank, world, store_path, trace_dir, t, stage, steps, result_path, broken=False):
+    faulthandler.enable(all_threads=True)    # a fatal signal prints every thread's Python stack
+    print(f"ddp_stage.py: rank {rank} is pid {os.getpid()}", file=sys.stderr, flush=True)
+    torch.set_num_threads(1)                 # before gloo starts its threads: 2 ranks on a shared machine
+    dist.init_process_group("gloo", init_method="file://" + store_path, rank=rank, world_size=world)
     torch.manual_seed(0)
-    torch.set_num_threads(1)
     cfg = t["configuration"]
     sdir = os.path.join(trace_dir, f"stage{stage}")
     d = int(np.prod(t["sample_shape"]))
@@ -226,16 +236,12 @@ def worker(rank, world, port, trace_dir, t, stage, steps, result_path, broken=Fa
         epoch += 1
     gathered = [None] * world
     dist.all_gather_object(gathered, {"rank": rank, "worst": worst, "failures": failures})
-    if rank == 0:
-        with open(result_path, "w") as f:
+    if rank == 0:                            # atomically: a reader sees all of it or nothing
+        with open(result_path + ".part", "w") as f:
             json.dump(gathered, f)
+        os.replace(result_path + ".part", result_path)
+    dist.barrier()                           # nobody tears down before the results are on disk
     dist.destroy_process_group()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main():
@@ -259,7 +265,21 @@ def main():
     world = t["world_size"]
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "result.json")
-        mp.spawn(worker, args=(world, free_port(), a.trace, t, a.stage, a.steps, out, a.broken), nprocs=world, join=True)
+        try:
+            mp.spawn(worker, args=(world, os.path.join(tmp, "store"), a.trace, t, a.stage, a.steps, out, a.broken),
+                     nprocs=world, join=True)
+        except mp.ProcessRaisedException as e:
+            print(f"ddp_stage.py: a worker raised (traceback above):\n{e}", file=sys.stderr)
+            sys.exit(2 if "TraceError" in str(e) else 3)
+        except mp.ProcessExitedException as e:
+            how = f"signal {e.signal_name}" if e.signal_name else f"exit code {e.exit_code}"
+            if not os.path.exists(out):
+                print(f"ddp_stage.py: rank {e.error_index} terminated with {how} before the results "
+                      f"were gathered; no verdict (its stderr, with faulthandler's stacks, is above)", file=sys.stderr)
+                sys.exit(3)
+            print(f"ddp_stage.py: warning: rank {e.error_index} terminated with {how} in "
+                  f"torch.distributed's teardown, after every rank's results were gathered and written; "
+                  f"the verdict below stands (stderr above)", file=sys.stderr)
         with open(out) as f:
             ranks = json.load(f)
     failures = [x for r in ranks for x in r["failures"]]

@@ -31,6 +31,10 @@ must exit 0. Components and what computes them (COMPONENTS below):
     BYOL, BarlowTwins  the same modules (BYOL: + predictor, a projection_head, and a target model under
                        no_grad), a forward pass per view, autograd, torch.optim.SGD; BYOL's target by the
                        EMA τ·target + (1 − τ)·online after the step
+    CLIP               the same image model and models.TextTower (nn.Embedding, mean over the non-padding
+                       tokens, nn.Sequential), logit_scale an nn.Parameter, F.cross_entropy over
+                       s·a·tᵀ and its transpose with the other groups' pairs at −inf (Eq. 3 both ways),
+                       autograd, torch.optim.SGD on all of them, then logit_scale.clamp_(0, ln 100)
     BYOLLoss, BarlowTwinsLoss, L21Penalty, SymmetricEigen, CovarianceSpectrum, MinMaxDistanceRatio
                        torch.linalg / torch.cov / nn.BatchNorm1d(affine=False) / autograd
 
@@ -50,7 +54,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cluster_batch_sampler import ClusterBatchSampler  # noqa: E402
-from models import contrastive_model, projection_head  # noqa: E402
+from models import TextTower, contrastive_model, projection_head  # noqa: E402
 
 
 def leaf(a):
@@ -502,6 +506,40 @@ def fd_step(inp, p):
     return out
 
 
+def clip_loss(image, text, logit_scale, labels):
+    """CLIP's symmetric InfoNCE at scale s = exp(logit_scale); with B pseudo labels a pair (i, j) counts
+    only if labels[i] = labels[j] (the diagonal always), in both directions (paper Eq. 3)."""
+    logits = logit_scale.exp() * F.normalize(image, dim=1, eps=1e-12) @ F.normalize(text, dim=1, eps=1e-12).T
+    logits = logits.masked_fill(labels[:, None] != labels[None, :], float("-inf"))
+    target = torch.arange(len(logits))
+    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+
+
+def clip_step(inp, p):
+    """One CLIP step: image tower (the encoder + head, train mode) and text tower, the masked CLIP loss,
+    one backward, torch.optim.SGD over both towers and the logit scale, then OpenCLIP's clamp."""
+    model = load_model(inp, "param.", p)
+    dtype = next(model.parameters()).dtype
+    (vocabulary, word_width), (hidden, _) = inp["param.text.embedding.weight"].shape, inp["param.text.mlp.0.weight"].shape
+    text = load_state(TextTower(vocabulary, word_width, hidden, inp["param.text.mlp.2.weight"].shape[0], dtype=dtype),
+                      inp, "param.text.")
+    logit_scale = nn.Parameter(torch.tensor(inp["param.logit_scale"]))
+    named = (list(model.named_parameters()) + [("text." + n, w) for n, w in text.named_parameters()]
+             + [("logit_scale", logit_scale)])
+    opt = torch.optim.SGD([w for _, w in named], lr=p["lr"], momentum=0, weight_decay=0)
+    opt.zero_grad()
+    z, y = model(torch.from_numpy(inp["images"])), text(torch.from_numpy(inp["captions"]))
+    loss = clip_loss(z, y, logit_scale, torch.from_numpy(inp["pseudo_labels"]))
+    loss.backward()
+    out = {"image_embedding": z, "text_embedding": y, "loss": loss}
+    out.update({"grad." + n: w.grad.clone() for n, w in named})
+    opt.step()
+    with torch.no_grad():
+        logit_scale.clamp_(0, p["max_log_scale"])
+    out.update({"param_after." + n: w.detach().clone() for n, w in named})
+    return out
+
+
 COMPONENTS = {
     "gemm": gemm, "Linear": linear, "ReLU": relu,
     "BatchNorm1d": lambda i, p: batchnorm(i, p, nn.BatchNorm1d),
@@ -512,7 +550,7 @@ COMPONENTS = {
     "KMeans": kmeans, "PseudoLabels": pseudo_labels, "ClusterBatchSampler": cluster_batch_sampler,
     "SimCLR": simclr_step, "MoCo": moco_step, "BYOL": byol_step, "BarlowTwins": barlow_step,
     "IFMNTXent": ifm_ntxent, "DebiasedNTXent": dcl_ntxent, "TemperatureScheduleNTXent": ts_ntxent,
-    "FDStep": fd_step,
+    "FDStep": fd_step, "CLIP": clip_step,
     "BYOLLoss": byol, "BarlowTwinsLoss": barlow_twins, "L21Penalty": l21,
     "SymmetricEigen": symmetric_eigen, "CovarianceSpectrum": covariance_spectrum,
     "MinMaxDistanceRatio": min_max_distance_ratio,

@@ -1,5 +1,6 @@
 """The torch.nn modules whose state_dict() is mcl-ref's (README "Using a trained run"): an MLP or CNN
-encoder and the projection head, under the names ``encoder.<i>.<field>`` and ``head.<i>.<field>``."""
+encoder and the projection head, under the names ``encoder.<i>.<field>`` and ``head.<i>.<field>``;
+CLIP's text tower under ``embedding.weight`` and ``mlp.<i>.<field>`` (Models/TextTower.swift)."""
 import torch.nn as nn
 
 
@@ -41,3 +42,19 @@ class ContrastiveModel(nn.Module):
 def contrastive_model(input_width, hidden, rep_width, head_hidden, emb_width, batch_norm=True, dtype=None):
     return ContrastiveModel(mlp_encoder(input_width, hidden, rep_width, batch_norm, dtype),
                             projection_head(rep_width, head_hidden, emb_width, batch_norm, dtype))
+
+
+class TextTower(nn.Module):
+    """CLIP's text tower in small: token embedding (id 0 = padding), the mean of a caption's non-padding
+    token vectors (repeats counted), then Linear-ReLU-Linear. captions B×L int64 → B×out_width."""
+
+    def __init__(self, vocabulary, word_width, hidden, out_width, dtype=None):
+        super().__init__()
+        self.embedding = nn.Embedding(vocabulary, word_width, padding_idx=0, dtype=dtype)
+        self.mlp = nn.Sequential(nn.Linear(word_width, hidden, dtype=dtype), nn.ReLU(),
+                                 nn.Linear(hidden, out_width, dtype=dtype))
+
+    def forward(self, captions):
+        real = (captions != 0).unsqueeze(2)                                   # B×L×1
+        words = (self.embedding(captions) * real).sum(1)                      # B×W
+        return self.mlp(words / real.sum(1).clamp(min=1).to(words.dtype))
