@@ -13,7 +13,8 @@ import argparse
 import importlib.util
 import json
 import os
-import time
+
+from bench_timing import median_seconds_per_call
 
 
 def main():
@@ -68,17 +69,7 @@ def main():
             params[k] = params[k] - f32(1e-3 / (1 - 0.9 ** t)) * m[k] / (np.sqrt(v[k] / f32(1 - 0.999 ** t)) + f32(1e-8))
         state["loss"] = float(loss)
 
-    start = time.perf_counter()
-    step()
-    batch = max(1, int(0.002 / max(time.perf_counter() - start, 1e-9)))
-    times = []
-    for _ in range(a.repeats):
-        start = time.perf_counter()
-        for _ in range(batch):
-            step()
-        times.append((time.perf_counter() - start) / batch)
-    times.sort()
-    sec = times[len(times) // 2]
+    sec = median_seconds_per_call(step, a.repeats)
     assert np.isfinite(state["loss"]), "loss diverged"
     dtypes = {str(x.dtype) for x in params.values()}
     assert dtypes == {"float32"}, f"the step left float32: {dtypes}"

@@ -12,7 +12,7 @@ intra_op_parallelism_threads=1 and the caller should also pin the process (bench
 --repeats); the first call (compilation) is not timed. Install: python3 -m venv /work/venv-jax &&
 /work/venv-jax/bin/pip install jax. A benchmark, not a test.
 """
-import argparse, json, os, time
+import argparse, json, os
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 for name, default in [("batch-size", 256), ("input-width", 32), ("hidden", 128), ("rep-width", 16),
@@ -25,6 +25,7 @@ if a.threads == 1:
     os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 import numpy as np  # noqa: E402  (after XLA_FLAGS)
 import jax, jax.numpy as jnp  # noqa: E402
+from bench_timing import median_seconds_per_call  # noqa: E402
 
 rng = np.random.default_rng(0)
 def linear(i, o):  # PyTorch's default init distribution
@@ -83,14 +84,6 @@ def call():
     jax.block_until_ready(state[0])
     return loss
 loss0 = float(call())
-start = time.perf_counter(); call()
-batch = max(1, int(0.002 / max(time.perf_counter() - start, 1e-9)))
-times = []
-for _ in range(a.repeats):
-    start = time.perf_counter()
-    for _ in range(batch):
-        call()
-    times.append((time.perf_counter() - start) / batch)
-ms = sorted(times)[len(times) // 2] * 1e3
+ms = median_seconds_per_call(call, a.repeats) * 1e3
 out = {"batch_size": b, "threads": a.threads, "ms_per_step": round(ms, 3), "loss_step0": loss0, "jax": jax.__version__}
 print(json.dumps({"train_step": out}) if a.json else f"JAX jit B={b}, {a.threads} threads: {ms:.3f} ms/step")

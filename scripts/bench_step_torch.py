@@ -9,11 +9,12 @@ lasting >= 2 ms, then the median of --repeats such batches. A benchmark, not a t
 
     /work/venv-torch/bin/python scripts/bench_step_torch.py --batch-size 256 --threads 1 --json
 """
-import argparse, json, os, time
+import argparse, json, os
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from bench_timing import median_seconds_per_call
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 for name, default in [("batch-size", 256), ("input-width", 32), ("hidden", 128), ("rep-width", 16),
@@ -52,15 +53,7 @@ def step():
 
 
 loss0 = float(step())
-start = time.perf_counter(); step()
-batch = max(1, int(0.002 / max(time.perf_counter() - start, 1e-9)))
-times = []
-for _ in range(a.repeats):
-    start = time.perf_counter()
-    for _ in range(batch):
-        step()
-    times.append((time.perf_counter() - start) / batch)
-ms = sorted(times)[len(times) // 2] * 1e3
+ms = median_seconds_per_call(step, a.repeats) * 1e3
 out = {"batch_size": b, "threads": a.threads, "ms_per_step": round(ms, 3), "loss_step0": loss0,
        "torch": torch.__version__}
 print(json.dumps({"train_step": out}) if a.json else f"PyTorch eager B={b}, {a.threads} threads: {ms:.3f} ms/step")
