@@ -91,26 +91,13 @@ public struct CLIPCheckpoint: Sendable {
     /// `CheckpointError` naming `path` and the field.
     public init(json: JSONValue, path: String) throws {
         func fail(_ problem: String) -> CheckpointError { CheckpointError(path: path, problem) }
-        guard json["format"]?.stringValue == "mcl-ref checkpoint" else { throw fail("not an mcl-ref checkpoint") }
-        guard let version = json["format_version"]?.intValue else { throw fail("missing or non-integer 'format_version'") }
-        guard version == MCLCheckpoint.formatVersion else {
-            throw fail("checkpoint format_version \(version) is not supported (this mcl-ref reads \(MCLCheckpoint.formatVersion))")
+        let common = try CheckpointCommonFields(json: json, fail: fail) {
+            guard Self.isCLIP(json) else {
+                throw fail("is the checkpoint of a \(json["configuration"]?["method"]?.stringValue ?? "simclr") run, not of a CLIP run "
+                    + "(train --method clip); continue it with 'mcl-ref train --resume DIR' alone")
+            }
         }
-        guard let conf = json["configuration"], case .object = conf else { throw fail("missing 'configuration' object") }
-        guard Self.isCLIP(json) else {
-            throw fail("is the checkpoint of a \(conf["method"]?.stringValue ?? "simclr") run, not of a CLIP run "
-                + "(train --method clip); continue it with 'mcl-ref train --resume DIR' alone")
-        }
-        configuration = conf
-        guard let args = json["arguments"]?.arrayValue, args.allSatisfy({ $0.stringValue != nil }) else {
-            throw fail("missing or invalid 'arguments' (a list of strings)")
-        }
-        arguments = args.map { $0.stringValue! }
-        guard let fp = json["data_fingerprint"]?.stringValue else { throw fail("missing 'data_fingerprint'") }
-        dataFingerprint = fp
-        guard json["checksum"]?.stringValue == FileChecksum.algorithm else {
-            throw fail("missing 'checksum' or not '\(FileChecksum.algorithm)'")
-        }
+        (arguments, configuration, dataFingerprint) = (common.arguments, common.configuration, common.dataFingerprint)
         guard let shapeList = json["input"]?["sample_shape"]?.arrayValue, case let shape = shapeList.compactMap({ $0.intValue }),
               !shape.isEmpty, shape.count == shapeList.count, shape.allSatisfy({ $0 > 0 }) else {
             throw fail("missing or invalid 'input.sample_shape'")
@@ -125,10 +112,7 @@ public struct CLIPCheckpoint: Sendable {
         wordWidth = try positive(text, "word_width", "text_tower")
         textHidden = try positive(text, "hidden_width", "text_tower")
         textLockedFromStage = try positive(text, "locked_from_stage", "text_tower")
-        guard let list = json["stages"]?.arrayValue else { throw fail("missing or non-list 'stages'") }
-        guard json["completed_stages"]?.intValue == list.count else {
-            throw fail("'completed_stages' disagrees with the \(list.count) listed stages")
-        }
+        let list = common.stageList
         stages = []
         for (j, item) in list.enumerated() {
             let context = "stages[\(j)]"

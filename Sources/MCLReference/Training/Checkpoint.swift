@@ -23,6 +23,41 @@ public struct CheckpointError: Error, CustomStringConvertible, Sendable {
     public var description: String { "\(path): \(problem)" }
 }
 
+/// The fields every checkpoint has, unimodal or CLIP — format, version, arguments, configuration,
+/// data fingerprint, checksum algorithm and the stage list with its count — checked once, in this
+/// order, with `kindCheck` (which kind of run may be read) right after the version.
+struct CheckpointCommonFields {
+    var arguments: [String]
+    var configuration: JSONValue
+    var dataFingerprint: String
+    var stageList: [JSONValue]
+
+    init(json: JSONValue, fail: (String) -> CheckpointError, kindCheck: () throws -> Void) throws {
+        guard json["format"]?.stringValue == "mcl-ref checkpoint" else { throw fail("not an mcl-ref checkpoint") }
+        guard let version = json["format_version"]?.intValue else { throw fail("missing or non-integer 'format_version'") }
+        guard version == MCLCheckpoint.formatVersion else {
+            throw fail("checkpoint format_version \(version) is not supported (this mcl-ref reads \(MCLCheckpoint.formatVersion))")
+        }
+        try kindCheck()
+        guard let args = json["arguments"]?.arrayValue, args.allSatisfy({ $0.stringValue != nil }) else {
+            throw fail("missing or invalid 'arguments' (a list of strings)")
+        }
+        arguments = args.map { $0.stringValue! }
+        guard let conf = json["configuration"], case .object = conf else { throw fail("missing 'configuration' object") }
+        configuration = conf
+        guard let fp = json["data_fingerprint"]?.stringValue else { throw fail("missing 'data_fingerprint'") }
+        dataFingerprint = fp
+        guard json["checksum"]?.stringValue == FileChecksum.algorithm else {
+            throw fail("missing 'checksum' or not '\(FileChecksum.algorithm)'")
+        }
+        guard let list = json["stages"]?.arrayValue else { throw fail("missing or non-list 'stages'") }
+        guard json["completed_stages"]?.intValue == list.count else {
+            throw fail("'completed_stages' disagrees with the \(list.count) listed stages")
+        }
+        stageList = list
+    }
+}
+
 /// The contents of `checkpoint.json`.
 public struct MCLCheckpoint: Sendable {
     public static let fileName = RunDirectory.File.checkpoint
@@ -117,31 +152,18 @@ public struct MCLCheckpoint: Sendable {
     /// Parses a checkpoint; every problem is a `CheckpointError` naming `path` and the field.
     public init(json: JSONValue, path: String) throws {
         func fail(_ problem: String) -> CheckpointError { CheckpointError(path: path, problem) }
-        guard json["format"]?.stringValue == "mcl-ref checkpoint" else { throw fail("not an mcl-ref checkpoint") }
-        guard let version = json["format_version"]?.intValue else { throw fail("missing or non-integer 'format_version'") }
-        guard version == MCLCheckpoint.formatVersion else {
-            throw fail("checkpoint format_version \(version) is not supported (this mcl-ref reads \(MCLCheckpoint.formatVersion))")
+        let common = try CheckpointCommonFields(json: json, fail: fail) {
+            guard !CLIPCheckpoint.isCLIP(json) else {
+                throw fail("is the checkpoint of a CLIP run (train --method clip): 'mcl-ref train --resume DIR' continues it; "
+                    + "this reads unimodal runs (simclr, moco, byol, barlow) only")
+            }
         }
-        guard !CLIPCheckpoint.isCLIP(json) else {
-            throw fail("is the checkpoint of a CLIP run (train --method clip): 'mcl-ref train --resume DIR' continues it; "
-                + "this reads unimodal runs (simclr, moco, byol, barlow) only")
-        }
-        guard let args = json["arguments"]?.arrayValue, args.allSatisfy({ $0.stringValue != nil }) else {
-            throw fail("missing or invalid 'arguments' (a list of strings)")
-        }
-        arguments = args.map { $0.stringValue! }
-        guard let conf = json["configuration"], case .object = conf else { throw fail("missing 'configuration' object") }
-        configuration = conf
-        guard let fp = json["data_fingerprint"]?.stringValue else { throw fail("missing 'data_fingerprint'") }
-        dataFingerprint = fp
+        (arguments, configuration, dataFingerprint) = (common.arguments, common.configuration, common.dataFingerprint)
         func checksums(_ value: JSONValue?, _ context: String) throws -> [String: String] {
             guard let pairs = value?.objectValue, pairs.allSatisfy({ $0.1.stringValue != nil }) else {
                 throw fail("\(context): missing or invalid 'files' (an object of file → checksum)")
             }
             return Dictionary(pairs.map { ($0.0, $0.1.stringValue!) }, uniquingKeysWith: { a, _ in a })
-        }
-        guard json["checksum"]?.stringValue == FileChecksum.algorithm else {
-            throw fail("missing 'checksum' or not '\(FileChecksum.algorithm)'")
         }
         guard let input = json["input"], let shape = input["sample_shape"]?.arrayValue?.compactMap({ $0.intValue }),
               !shape.isEmpty, shape.count == input["sample_shape"]?.arrayValue?.count, shape.allSatisfy({ $0 > 0 }),
@@ -151,10 +173,7 @@ public struct MCLCheckpoint: Sendable {
         sampleShape = shape
         standardization = kind
         inputFiles = try checksums(input["files"], "input")
-        guard let list = json["stages"]?.arrayValue else { throw fail("missing or non-list 'stages'") }
-        guard json["completed_stages"]?.intValue == list.count else {
-            throw fail("'completed_stages' disagrees with the \(list.count) listed stages")
-        }
+        let list = common.stageList
         stages = []
         clusterings = []
         stageFiles = []
