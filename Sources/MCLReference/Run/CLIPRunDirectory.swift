@@ -134,37 +134,9 @@ public struct CLIPRunDirectory: Sendable {
                                        train: ImageTextData<T>, test: ImageTextData<T>) throws -> CLIPStage<T> {
         let record = checkpoint.stages[j]
         let c = trainer.configuration
-        var bytes: [String: [UInt8]] = [:]
-        for name in record.files.keys.sorted() {
-            bytes[name] = try run.verifiedBytes(name, checksum: record.files[name], stage: j)
-        }
-        func array(_ name: String) throws -> NPYArray {
-            guard let b = bytes[name] else {
-                throw CheckpointError(path: run.path(of: RunDirectory.File.checkpoint), "stage \(j) lists no \(name)")
-            }
-            do {
-                return try NPY.decode(bytes: b, source: run.path(of: name))
-            } catch let e as NPYError {
-                throw CheckpointError(path: run.path(of: name), "unreadable (\(e.message))")
-            }
-        }
-        func matrix(_ name: String, rows: Int, cols: Int) throws -> Matrix<T> {
-            let a = try array(name)
-            let want: NPYDType = T.self == Float.self ? .float32 : .float64
-            guard a.dtype == want, a.shape == [rows, cols] else {
-                throw CheckpointError(path: run.path(of: name), "holds \(a.dtype.descr) \(NPYArray.describe(a.shape)), "
-                    + "expected \(want.descr) (\(rows), \(cols))")
-            }
-            return try a.asMatrix(T.self)
-        }
-        func ints(_ name: String, count: Int, below: Int?) throws -> [Int] {
-            let a = try array(name)
-            guard !a.dtype.isFloatingPoint, let values = try? a.asInts().values, a.shape == [count],
-                  values.allSatisfy({ $0 >= 0 && $0 < (below ?? Int.max) }) else {
-                throw CheckpointError(path: run.path(of: name), "expected \(count) labels in 0..<\(below.map(String.init) ?? "∞")")
-            }
-            return values
-        }
+        let files = try StageFiles(run: run, stage: j, checksums: record.files)
+        func matrix(_ name: String, rows: Int, cols: Int) throws -> Matrix<T> { try files.matrix(name, rows: rows, cols: cols) }
+        func ints(_ name: String, count: Int, below: Int?) throws -> [Int] { try files.ints(name, count: count, below: below) }
         let e = c.embeddingWidth, m = train.count
         let z = try matrix(File.imageEmbeddings(stage: j), rows: m, cols: e)
         _ = try matrix(File.testImageEmbeddings(stage: j), rows: test.count, cols: e)
@@ -175,10 +147,7 @@ public struct CLIPRunDirectory: Sendable {
         var (model, _) = trainer.initialModel(sampleShape: checkpoint.sampleShape, vocabularySize: checkpoint.vocabularySize,
                                               stream: RNGStream.stageTraining(j))
         do {
-            guard let b = bytes[weights] else {
-                throw CheckpointError(path: run.path(of: RunDirectory.File.checkpoint), "stage \(j) lists no \(weights)")
-            }
-            try model.loadStateDict(try SafeTensors.decode(b, source: run.path(of: weights)).tensors)
+            try model.loadStateDict(try SafeTensors.decode(try files.data(weights), source: run.path(of: weights)).tensors)
         } catch let e as SafeTensorsError {
             throw CheckpointError(path: run.path(of: weights), "unreadable (\(e.message))")
         } catch let e as StateLoadingError {

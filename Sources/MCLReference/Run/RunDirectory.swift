@@ -239,37 +239,9 @@ public struct RunDirectory: Sendable {
     public func loadStage<T: MCLFloat>(_ j: Int, checkpoint: MCLCheckpoint, configuration c: MCLConfiguration,
                                        train: LabeledData<T>, test: LabeledData<T>) throws -> StageArtifacts<T> {
         precondition(j < checkpoint.stages.count, "loadStage: stage \(j) is not completed")
-        let checksums = checkpoint.stageFiles[j]
-        var bytes: [String: [UInt8]] = [:]
-        for name in checksums.keys.sorted() { bytes[name] = try verifiedBytes(name, checksum: checksums[name], stage: j) }
-        func array(_ name: String) throws -> NPYArray {
-            guard let b = bytes[name] else {
-                throw CheckpointError(path: path(of: File.checkpoint), "stage \(j) lists no \(name)")
-            }
-            do {
-                return try NPY.decode(bytes: b, source: path(of: name))
-            } catch let e as NPYError {
-                throw CheckpointError(path: path(of: name), "unreadable (\(e.message))")
-            }
-        }
-        /// A stored matrix of T of the given size.
-        func matrix(_ name: String, rows: Int, cols: Int) throws -> Matrix<T> {
-            let a = try array(name)
-            let want: NPYDType = T.self == Float.self ? .float32 : .float64
-            guard a.dtype == want, a.shape == [rows, cols] else {
-                throw CheckpointError(path: path(of: name), "holds \(a.dtype.descr) \(NPYArray.describe(a.shape)), "
-                    + "expected \(want.descr) (\(rows), \(cols))")
-            }
-            return try a.asMatrix(T.self)
-        }
-        func ints(_ name: String, count: Int, below: Int?) throws -> [Int] {
-            let a = try array(name)
-            guard !a.dtype.isFloatingPoint, let values = try? a.asInts().values, a.shape == [count],
-                  values.allSatisfy({ $0 >= 0 && $0 < (below ?? Int.max) }) else {
-                throw CheckpointError(path: path(of: name), "expected \(count) labels in 0..<\(below.map(String.init) ?? "∞")")
-            }
-            return values
-        }
+        let files = try StageFiles(run: self, stage: j, checksums: checkpoint.stageFiles[j])
+        func matrix(_ name: String, rows: Int, cols: Int) throws -> Matrix<T> { try files.matrix(name, rows: rows, cols: cols) }
+        func ints(_ name: String, count: Int, below: Int?) throws -> [Int] { try files.ints(name, count: count, below: below) }
         let r = c.representationWidth
         let z = try matrix(File.representations(stage: j), rows: train.count, cols: r)
         let zTest = try matrix(File.testRepresentations(stage: j), rows: test.count, cols: r)
@@ -284,5 +256,57 @@ public struct RunDirectory: Sendable {
                                          normalizeRows: true)
         return StageArtifacts(stage: j, model: model, trainRepresentations: z, testRepresentations: zTest,
                               clustering: clustering, pseudoLabels: pseudo, report: checkpoint.stages[j])
+    }
+}
+
+/// The files one completed stage lists in the checkpoint, read once and verified against their
+/// checksums, with typed readers that name the file and what was expected when a file does not fit.
+struct StageFiles {
+    let run: RunDirectory
+    let stage: Int
+    let bytes: [String: [UInt8]]
+
+    init(run: RunDirectory, stage j: Int, checksums: [String: String]) throws {
+        var bytes: [String: [UInt8]] = [:]
+        for name in checksums.keys.sorted() { bytes[name] = try run.verifiedBytes(name, checksum: checksums[name], stage: j) }
+        (self.run, self.stage, self.bytes) = (run, j, bytes)
+    }
+
+    /// The verified bytes of `name`; a file the stage does not list is an error of the checkpoint.
+    func data(_ name: String) throws -> [UInt8] {
+        guard let b = bytes[name] else {
+            throw CheckpointError(path: run.path(of: RunDirectory.File.checkpoint), "stage \(stage) lists no \(name)")
+        }
+        return b
+    }
+
+    func array(_ name: String) throws -> NPYArray {
+        let b = try data(name)
+        do {
+            return try NPY.decode(bytes: b, source: run.path(of: name))
+        } catch let e as NPYError {
+            throw CheckpointError(path: run.path(of: name), "unreadable (\(e.message))")
+        }
+    }
+
+    /// A stored matrix of T of the given size.
+    func matrix<T: MCLFloat>(_ name: String, rows: Int, cols: Int) throws -> Matrix<T> {
+        let a = try array(name)
+        let want: NPYDType = T.self == Float.self ? .float32 : .float64
+        guard a.dtype == want, a.shape == [rows, cols] else {
+            throw CheckpointError(path: run.path(of: name), "holds \(a.dtype.descr) \(NPYArray.describe(a.shape)), "
+                + "expected \(want.descr) (\(rows), \(cols))")
+        }
+        return try a.asMatrix(T.self)
+    }
+
+    /// `count` stored integer labels, each in 0..<below (any non-negative value when `below` is nil).
+    func ints(_ name: String, count: Int, below: Int?) throws -> [Int] {
+        let a = try array(name)
+        guard !a.dtype.isFloatingPoint, let values = try? a.asInts().values, a.shape == [count],
+              values.allSatisfy({ $0 >= 0 && $0 < (below ?? Int.max) }) else {
+            throw CheckpointError(path: run.path(of: name), "expected \(count) labels in 0..<\(below.map(String.init) ?? "∞")")
+        }
+        return values
     }
 }
