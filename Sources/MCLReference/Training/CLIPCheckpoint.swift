@@ -70,15 +70,10 @@ public struct CLIPCheckpoint: Sendable {
                 ("files", .object(s.files.keys.sorted().map { ($0, .string(s.files[$0]!)) })),
             ])
         }
-        return .object([
-            ("format", .string("mcl-ref checkpoint")),
-            ("format_version", .number(Double(MCLCheckpoint.formatVersion))),
-            ("completed_stages", .number(Double(stages.count))),
-            ("arguments", .array(arguments.map { .string($0) })),
-            ("configuration", configuration),
-            ("data_fingerprint", .string(dataFingerprint)),
-            ("input", .object([("sample_shape", .array(sampleShape.map { .number(Double($0)) })),
-                               ("standardization", .string("none")), ("files", .object([]))])),
+        return .object(CheckpointCommonFields.json(completedStages: stages.count, arguments: arguments,
+                                                   configuration: configuration, dataFingerprint: dataFingerprint,
+                                                   sampleShape: sampleShape, standardization: "none",
+                                                   inputFiles: .object([])) + [
             ("text_tower", .object([("vocabulary_size", .number(Double(vocabularySize))),
                                     ("word_width", .number(Double(wordWidth))), ("hidden_width", .number(Double(textHidden))),
                                     ("locked_from_stage", .number(Double(textLockedFromStage)))])),

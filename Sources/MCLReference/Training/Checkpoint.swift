@@ -32,6 +32,22 @@ struct CheckpointCommonFields {
     var dataFingerprint: String
     var stageList: [JSONValue]
 
+    /// The leading fields of `checkpoint.json`, in file order (each kind appends its own, then
+    /// `checksum` and `stages`).
+    static func json(completedStages: Int, arguments: [String], configuration: JSONValue, dataFingerprint: String,
+                     sampleShape: [Int], standardization: String, inputFiles: JSONValue) -> [(String, JSONValue)] {
+        [
+            ("format", .string("mcl-ref checkpoint")),
+            ("format_version", .number(Double(MCLCheckpoint.formatVersion))),
+            ("completed_stages", .number(Double(completedStages))),
+            ("arguments", .array(arguments.map { .string($0) })),
+            ("configuration", configuration),
+            ("data_fingerprint", .string(dataFingerprint)),
+            ("input", .object([("sample_shape", .array(sampleShape.map { .number(Double($0)) })),
+                               ("standardization", .string(standardization)), ("files", inputFiles)])),
+        ]
+    }
+
     init(json: JSONValue, fail: (String) -> CheckpointError, kindCheck: () throws -> Void) throws {
         guard json["format"]?.stringValue == "mcl-ref checkpoint" else { throw fail("not an mcl-ref checkpoint") }
         guard let version = json["format_version"]?.intValue else { throw fail("missing or non-integer 'format_version'") }
@@ -135,15 +151,10 @@ public struct MCLCheckpoint: Sendable {
                 ("group_sizes", .array(s.groupSizes.map { .number(Double($0)) })),
             ])
         }
-        return .object([
-            ("format", .string("mcl-ref checkpoint")),
-            ("format_version", .number(Double(MCLCheckpoint.formatVersion))),
-            ("completed_stages", .number(Double(stages.count))),
-            ("arguments", .array(arguments.map { .string($0) })),
-            ("configuration", configuration),
-            ("data_fingerprint", .string(dataFingerprint)),
-            ("input", .object([("sample_shape", .array(sampleShape.map { .number(Double($0)) })),
-                               ("standardization", .string(standardization)), ("files", checksums(inputFiles))])),
+        return .object(CheckpointCommonFields.json(completedStages: stages.count, arguments: arguments,
+                                                   configuration: configuration, dataFingerprint: dataFingerprint,
+                                                   sampleShape: sampleShape, standardization: standardization,
+                                                   inputFiles: checksums(inputFiles)) + [
             ("checksum", .string(FileChecksum.algorithm)),
             ("stages", .array(stageList)),
         ])
