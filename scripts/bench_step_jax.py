@@ -12,20 +12,15 @@ intra_op_parallelism_threads=1 and the caller should also pin the process (bench
 --repeats); the first call (compilation) is not timed. Install: python3 -m venv /work/venv-jax &&
 /work/venv-jax/bin/pip install jax. A benchmark, not a test.
 """
-import argparse, json, os
+import json, os
 
-p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-for name, default in [("batch-size", 256), ("input-width", 32), ("hidden", 128), ("rep-width", 16),
-                      ("head-hidden", 64), ("embedding", 32), ("threads", 1), ("repeats", 11)]:
-    p.add_argument("--" + name, type=int, default=default)
-p.add_argument("--init", help="directory of .npy files from `mcl-ref bench mlp --export`")
-p.add_argument("--json", action="store_true")
-a = p.parse_args()
+from bench_timing import median_seconds_per_call, parse_step_arguments
+
+a = parse_step_arguments(__doc__)
 if a.threads == 1:
     os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 import numpy as np  # noqa: E402  (after XLA_FLAGS)
 import jax, jax.numpy as jnp  # noqa: E402
-from bench_timing import median_seconds_per_call  # noqa: E402
 
 rng = np.random.default_rng(0)
 def linear(i, o):  # PyTorch's default init distribution

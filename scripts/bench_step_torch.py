@@ -9,20 +9,14 @@ lasting >= 2 ms, then the median of --repeats such batches. A benchmark, not a t
 
     /work/venv-torch/bin/python scripts/bench_step_torch.py --batch-size 256 --threads 1 --json
 """
-import argparse, json, os
+import json, os
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from bench_timing import median_seconds_per_call
+from bench_timing import median_seconds_per_call, parse_step_arguments
 
-p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-for name, default in [("batch-size", 256), ("input-width", 32), ("hidden", 128), ("rep-width", 16),
-                      ("head-hidden", 64), ("embedding", 32), ("threads", 1), ("repeats", 11)]:
-    p.add_argument("--" + name, type=int, default=default)
-p.add_argument("--init", help="directory of .npy files from `mcl-ref bench mlp --export`")
-p.add_argument("--json", action="store_true")
-a = p.parse_args()
+a = parse_step_arguments(__doc__)
 torch.set_num_threads(a.threads)
 torch.manual_seed(0)
 
