@@ -82,6 +82,9 @@ extension Sequential {
     /// All trainable tensors, in order.
     @inlinable public var parameterTensors: [[T]] { layers.flatMap { $0.parameterTensors } }
 
+    /// How many trainable tensors there are (`parameterTensors.count` without gathering them).
+    @inlinable public var parameterTensorCount: Int { layers.reduce(0) { $0 + $1.parameterTensorCount } }
+
     /// Gradients in the order of `parameterTensors`.
     @inlinable public static func gradientTensors(_ g: Gradients) -> [[T]] {
         g.layers.flatMap { Layer<T>.gradientTensors($0) }
@@ -97,6 +100,9 @@ extension ContrastiveModel {
 
     /// All trainable tensors by position (encoder, then head).
     @inlinable public var parameterTensors: [[T]] { encoder.parameterTensors + head.parameterTensors }
+
+    /// How many trainable tensors the model has (positions 0..<count).
+    @inlinable public var parameterTensorCount: Int { encoder.parameterTensorCount + head.parameterTensorCount }
 
     /// The name of each position, as `namedParameters()` (the edge between positions and names).
     @inlinable public var parameterNames: [String] { namedParameters().map { $0.name } }

@@ -141,7 +141,7 @@ extension FixtureCases {
             return .matrix(name, Matrix(rows: l.weight.rows, cols: l.weight.cols, storage: values))
         }
         let preBN = preBatchNormBiases(model)
-        let grads = model.namedGradients(positional: Array(result.gradients.prefix(model.parameterTensors.count)))
+        let grads = model.namedGradients(positional: Array(result.gradients.prefix(model.parameterTensorCount)))
         let gradScale = grads.map { scale($0.value.storage) }.max() ?? 1
         let f32 = T.self == Float.self
         var outputs: [FixtureOutput] = [

@@ -34,7 +34,7 @@ extension ContrastiveModel {
     @inlinable public var headLastLinearWeight: (weight: Matrix<T>, position: Int)? {
         guard let last = head.layers.lastIndex(where: { if case .linear = $0 { return true } else { return false } }),
               case .linear(let l) = head.layers[last] else { return nil }
-        let before = encoder.layers.reduce(0) { $0 + $1.parameterTensorCount }
+        let before = encoder.parameterTensorCount
             + head.layers[..<last].reduce(0) { $0 + $1.parameterTensorCount }
         return (l.weight, before)
     }

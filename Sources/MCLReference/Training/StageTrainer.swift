@@ -222,7 +222,7 @@ public struct StageTrainer<T: MCLFloat> {
                 if let observer {
                     try observer(.step(TrainingStepRecord(name: name, epoch: epoch, step: t, batch: batch, views: views,
                                                           maskLabels: labels, loss: result.loss, learningRate: lr,
-                                                          gradients: step.model.namedGradients(positional: Array(result.gradients.prefix(step.model.parameterTensors.count))),
+                                                          gradients: step.model.namedGradients(positional: Array(result.gradients.prefix(step.model.parameterTensorCount))),
                                                           model: step.model, optimizer: step.optimizer,
                                                           objective: step.objective, ranks: ranks)))
                 }

@@ -227,7 +227,7 @@ public struct TrainingStep<T: MCLFloat>: Sendable {
         } else {
             optimizer.step(&model, gradients: grads)
         }
-        let modelTensors = model.parameterTensors.count
+        let modelTensors = model.parameterTensorCount
         if grads.count > modelTensors {
             var (opt, obj) = (optimizer, objective)
             (optimizer, objective) = (.sgd(SGD(lr: 0)), .simclr(NTXent()))  // release: updated without a copy
